@@ -1,0 +1,98 @@
+package translate
+
+import (
+	accesslogv3 "github.com/envoyproxy/go-control-plane/envoy/config/accesslog/v3"
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
+	routerv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/router/v3"
+	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
+	"google.golang.org/protobuf/types/known/structpb"
+	"google.golang.org/protobuf/types/known/wrapperspb"
+
+	"github.com/atlas-gateway/atlas/internal/model"
+)
+
+// buildListener returns the ingress listener: one HTTP connection manager
+// whose routes come from RDS and whose filters come from the adapters.
+func buildListener(cfg *model.Config, opts Options) (*listenerv3.Listener, error) {
+	port := cfg.IngressPort
+	if port == 0 {
+		port = model.DefaultIngressPort
+	}
+	filters, err := httpFilters(cfg.Adapters, opts)
+	if err != nil {
+		return nil, err
+	}
+	hcm := &hcmv3.HttpConnectionManager{
+		StatPrefix: "atlas_ingress",
+		CodecType:  hcmv3.HttpConnectionManager_AUTO,
+		RouteSpecifier: &hcmv3.HttpConnectionManager_Rds{Rds: &hcmv3.Rds{
+			ConfigSource:    adsSource(),
+			RouteConfigName: RouteName,
+		}},
+		HttpFilters: filters,
+		// Resolve dot segments (also percent-encoded ones) and "//" before
+		// routing, so a path can never climb out of an adapter's prefix.
+		NormalizePath: wrapperspb.Bool(true),
+		MergeSlashes:  true,
+		// An encoded slash could be decoded by the upstream into a new path
+		// segment the route never saw: refuse it.
+		PathWithEscapedSlashesAction: hcmv3.HttpConnectionManager_REJECT_REQUEST,
+		// Atlas is the edge: the peer address is the client, and client
+		// supplied x-envoy-* headers are not trusted.
+		UseRemoteAddress: wrapperspb.Bool(true),
+		LocalReplyConfig: localReplyConfig(),
+		CommonHttpProtocolOptions: &corev3.HttpProtocolOptions{
+			HeadersWithUnderscoresAction: corev3.HttpProtocolOptions_REJECT_REQUEST,
+		},
+	}
+	return &listenerv3.Listener{
+		Name:    ListenerName,
+		Address: socketAddress(opts.ListenAddress, port),
+		FilterChains: []*listenerv3.FilterChain{{
+			Filters: []*listenerv3.Filter{{
+				Name:       "envoy.filters.network.http_connection_manager",
+				ConfigType: &listenerv3.Filter_TypedConfig{TypedConfig: mustAny(hcm)},
+			}},
+		}},
+	}, nil
+}
+
+func routerFilter() *hcmv3.HttpFilter {
+	return &hcmv3.HttpFilter{
+		Name:       "envoy.filters.http.router",
+		ConfigType: &hcmv3.HttpFilter_TypedConfig{TypedConfig: mustAny(&routerv3.Router{})},
+	}
+}
+
+// localReplyConfig makes every reply Envoy generates itself (unknown adapter,
+// rejected path, upstream failure, …) a Stripe-shaped JSON error, so Stripe
+// clients can read Atlas's errors like Stripe's own.
+func localReplyConfig() *hcmv3.LocalReplyConfig {
+	return &hcmv3.LocalReplyConfig{
+		Mappers: []*hcmv3.ResponseMapper{{
+			Filter: &accesslogv3.AccessLogFilter{FilterSpecifier: &accesslogv3.AccessLogFilter_StatusCodeFilter{
+				StatusCodeFilter: &accesslogv3.StatusCodeFilter{Comparison: &accesslogv3.ComparisonFilter{
+					Op:    accesslogv3.ComparisonFilter_GE,
+					Value: &corev3.RuntimeUInt32{DefaultValue: 500, RuntimeKey: "atlas.local_reply.api_error_min"},
+				}},
+			}},
+			BodyFormatOverride: jsonErrorFormat("api_error"),
+		}},
+		BodyFormat: jsonErrorFormat("invalid_request_error"),
+	}
+}
+
+func jsonErrorFormat(errType string) *corev3.SubstitutionFormatString {
+	body, _ := structpb.NewStruct(map[string]any{
+		"error": map[string]any{
+			"type":    errType,
+			"message": "%LOCAL_REPLY_BODY%",
+			"code":    "%RESP(x-atlas-error-code)%",
+		},
+	})
+	return &corev3.SubstitutionFormatString{
+		Format:          &corev3.SubstitutionFormatString_JsonFormat{JsonFormat: body},
+		OmitEmptyValues: true,
+	}
+}
