@@ -1,0 +1,150 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Row identifiers, in report order. Row (1) is the baseline for ratios.
+const (
+	rowPlain   = "plain"
+	rowStatic  = "static"
+	rowExtproc = "extproc"
+)
+
+var allRows = []string{rowPlain, rowStatic, rowExtproc}
+
+// options holds every command-line setting of the benchmark.
+type options struct {
+	rows        []string
+	rounds      int
+	duration    time.Duration
+	warmup      time.Duration
+	threads     int
+	connections int
+	wrkTimeout  time.Duration
+	order       string
+	seed        int64
+
+	reloads       int
+	reloadPoll    time.Duration
+	reloadTimeout time.Duration
+	reloadGap     time.Duration
+
+	envoyBin         string
+	envoyConcurrency int
+	atlasBin         string
+	atlasArgs        []string
+	readyTimeout     time.Duration
+	upstreamProcs    int
+
+	out     string
+	keepTmp bool
+	verbose bool
+
+	// Hidden: run as the upstream subprocess.
+	upstreamChild  bool
+	upstreamListen string
+	upstreamKey    string
+}
+
+func parseFlags(args []string) (*options, error) {
+	o := &options{}
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	rows := fs.String("rows", strings.Join(allRows, ","), "rows to run, comma-separated: plain (1), static (2), extproc (3)")
+	fs.IntVar(&o.rounds, "rounds", 5, "interleaved rounds; each round runs every row once")
+	fs.DurationVar(&o.duration, "duration", 5*time.Second, "wrk duration of one measured run (-d)")
+	fs.DurationVar(&o.warmup, "warmup", 2*time.Second, "unmeasured wrk run per row before round 1 (0 disables)")
+	fs.IntVar(&o.threads, "threads", 1, "wrk threads (-t)")
+	fs.IntVar(&o.connections, "connections", 16, "wrk connections (-c)")
+	fs.DurationVar(&o.wrkTimeout, "wrk-timeout", 2*time.Second, "wrk per-request timeout (--timeout, whole seconds)")
+	fs.StringVar(&o.order, "order", "rotate", "row order inside a round: rotate (round r starts at row r) or shuffle")
+	fs.Int64Var(&o.seed, "seed", 0, "seed for --order=shuffle (0: time-based)")
+
+	fs.IntVar(&o.reloads, "reloads", 20, "config reloads to time against Atlas static (0 disables)")
+	fs.DurationVar(&o.reloadPoll, "reload-poll", 2*time.Millisecond, "poll interval while waiting for a reloaded route")
+	fs.DurationVar(&o.reloadTimeout, "reload-timeout", 10*time.Second, "give up on one reload after this long")
+	fs.DurationVar(&o.reloadGap, "reload-gap", 300*time.Millisecond, "pause between reloads, so file events do not coalesce")
+
+	fs.StringVar(&o.envoyBin, "envoy", "", "Envoy binary (default: $ENVOY_BIN, then envoy on PATH, then .tools/envoy/envoy/_bin/envoy)")
+	fs.IntVar(&o.envoyConcurrency, "envoy-concurrency", 0, "--concurrency for the plain Envoy (0: Envoy's default, one worker per core, as Atlas's managed Envoy)")
+	fs.StringVar(&o.atlasBin, "atlas", "bin/atlas", "Atlas server binary")
+	atlasArgs := fs.String("atlas-args", "", "extra arguments appended to `atlas run` (space-separated)")
+	fs.DurationVar(&o.readyTimeout, "ready-timeout", 60*time.Second, "wait this long for each proxy to answer 200")
+	fs.IntVar(&o.upstreamProcs, "upstream-procs", 1, "GOMAXPROCS of the upstream subprocess")
+
+	fs.StringVar(&o.out, "out", "", "write raw per-round results as JSON to this file")
+	fs.BoolVar(&o.keepTmp, "keep-tmp", false, "keep the temp dir (configs, logs) instead of deleting it")
+	fs.BoolVar(&o.verbose, "v", false, "print each wrk run as it finishes")
+
+	fs.BoolVar(&o.upstreamChild, "upstream-child", false, "internal: run as the upstream server")
+	fs.StringVar(&o.upstreamListen, "upstream-listen", "", "internal: upstream listen address")
+	fs.StringVar(&o.upstreamKey, "upstream-key", "", "internal: expected API key")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	if o.upstreamChild {
+		return o, nil
+	}
+
+	seen := map[string]bool{}
+	for _, r := range strings.Split(*rows, ",") {
+		r = strings.TrimSpace(r)
+		if r == "" {
+			continue
+		}
+		if r != rowPlain && r != rowStatic && r != rowExtproc {
+			return nil, fmt.Errorf("--rows: unknown row %q (want plain, static, extproc)", r)
+		}
+		seen[r] = true
+	}
+	for _, r := range allRows { // keep report order
+		if seen[r] {
+			o.rows = append(o.rows, r)
+		}
+	}
+	if len(o.rows) == 0 && o.reloads == 0 {
+		return nil, fmt.Errorf("nothing to do: --rows is empty and --reloads=0")
+	}
+	o.atlasArgs = strings.Fields(*atlasArgs)
+	switch {
+	case o.rounds < 1:
+		return nil, fmt.Errorf("--rounds must be >= 1")
+	case o.duration < time.Second:
+		return nil, fmt.Errorf("--duration must be >= 1s")
+	case o.threads < 1 || o.connections < o.threads:
+		return nil, fmt.Errorf("need --threads >= 1 and --connections >= --threads")
+	case o.order != "rotate" && o.order != "shuffle":
+		return nil, fmt.Errorf("--order must be rotate or shuffle")
+	case o.reloads < 0:
+		return nil, fmt.Errorf("--reloads must be >= 0")
+	}
+	return o, nil
+}
+
+// needsAtlas reports whether any selected work needs the Atlas binary.
+func (o *options) needsAtlas() bool {
+	for _, r := range o.rows {
+		if r != rowPlain {
+			return true
+		}
+	}
+	return o.reloads > 0
+}
+
+func rowTitle(r string) string {
+	switch r {
+	case rowPlain:
+		return "(1) plain Envoy"
+	case rowStatic:
+		return "(2) Atlas static"
+	case rowExtproc:
+		return "(3) Atlas ext_proc"
+	}
+	return r
+}

@@ -1,0 +1,273 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"sort"
+	"strings"
+)
+
+// Targets from the benchmark section of the design issue.
+const (
+	targetStaticRatio   = 0.95
+	targetExtprocRatio  = 0.60
+	targetExtprocAddP50 = 0.30 // ms
+	targetReloadP50     = 250  // ms
+)
+
+// rowSummary aggregates one row over all rounds.
+type rowSummary struct {
+	Row        string    `json:"row"`
+	Title      string    `json:"title"`
+	Runs       int       `json:"runs"`
+	ValidRuns  int       `json:"valid_runs"`
+	MedianRPS  float64   `json:"median_rps"`
+	MinRPS     float64   `json:"min_rps"`
+	MaxRPS     float64   `json:"max_rps"`
+	MedianP50  float64   `json:"median_p50_ms"`
+	MedianP99  float64   `json:"median_p99_ms"`
+	Ratio      *float64  `json:"median_ratio_vs_plain,omitempty"`        // median over rounds of rps/plain rps (same round)
+	AddedP50   *float64  `json:"median_added_p50_ms_vs_plain,omitempty"` // median over rounds of p50 - plain p50
+	RatioRange []float64 `json:"ratio_min_max,omitempty"`
+}
+
+type reloadSummary struct {
+	Count    int                `json:"count"`
+	Failures int                `json:"failures"`
+	P50ms    float64            `json:"p50_ms"`
+	P90ms    float64            `json:"p90_ms"`
+	MaxMs    float64            `json:"max_ms"`
+	ByWrite  map[string]float64 `json:"p50_ms_by_write"`
+}
+
+type targetCheck struct {
+	Name   string  `json:"name"`
+	Value  float64 `json:"value"`
+	Unit   string  `json:"unit"`
+	Target string  `json:"target"`
+	Status string  `json:"status"` // PASS | MISS | INVALID
+}
+
+// median of xs (mean of the two middle values for an even count).
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return math.NaN()
+	}
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
+}
+
+// percentile by nearest rank: the smallest value with at least p of the
+// samples at or below it.
+func percentile(xs []float64, p float64) float64 {
+	if len(xs) == 0 {
+		return math.NaN()
+	}
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	k := int(math.Ceil(p*float64(len(s)))) - 1
+	if k < 0 {
+		k = 0
+	}
+	return s[k]
+}
+
+func minMax(xs []float64) (float64, float64) {
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, x := range xs {
+		lo, hi = math.Min(lo, x), math.Max(hi, x)
+	}
+	return lo, hi
+}
+
+func summarize(rows []string, runs []runResult) []rowSummary {
+	plainByRound := map[int]runResult{}
+	for _, r := range runs {
+		if r.Row == rowPlain {
+			plainByRound[r.Round] = r
+		}
+	}
+	var out []rowSummary
+	for _, row := range rows {
+		s := rowSummary{Row: row, Title: rowTitle(row)}
+		var rps, p50, p99, ratios, added []float64
+		for _, r := range runs {
+			if r.Row != row {
+				continue
+			}
+			s.Runs++
+			if r.Valid {
+				s.ValidRuns++
+			}
+			rps, p50, p99 = append(rps, r.RPS), append(p50, r.P50ms), append(p99, r.P99ms)
+			if base, ok := plainByRound[r.Round]; ok && base.RPS > 0 {
+				ratios = append(ratios, r.RPS/base.RPS)
+				added = append(added, r.P50ms-base.P50ms)
+			}
+		}
+		if s.Runs == 0 {
+			continue
+		}
+		s.MedianRPS, s.MedianP50, s.MedianP99 = median(rps), median(p50), median(p99)
+		s.MinRPS, s.MaxRPS = minMax(rps)
+		if len(ratios) > 0 {
+			ratio, add := median(ratios), median(added)
+			lo, hi := minMax(ratios)
+			s.Ratio, s.AddedP50, s.RatioRange = &ratio, &add, []float64{lo, hi}
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+func summarizeReloads(samples []reloadSample, timeoutMs float64) *reloadSummary {
+	if len(samples) == 0 {
+		return nil
+	}
+	rs := &reloadSummary{Count: len(samples), ByWrite: map[string]float64{}}
+	var all []float64
+	byWrite := map[string][]float64{}
+	for _, s := range samples {
+		v := s.Ms
+		if s.Error != "" {
+			rs.Failures++
+			v = math.Max(v, timeoutMs) // a timed-out reload counts as at least the timeout
+		}
+		all = append(all, v)
+		byWrite[s.Write] = append(byWrite[s.Write], v)
+	}
+	rs.P50ms, rs.P90ms = percentile(all, 0.5), percentile(all, 0.9)
+	_, rs.MaxMs = minMax(all)
+	for w, xs := range byWrite {
+		rs.ByWrite[w] = percentile(xs, 0.5)
+	}
+	return rs
+}
+
+func status(ok, valid bool) string {
+	switch {
+	case !valid:
+		return "INVALID"
+	case ok:
+		return "PASS"
+	}
+	return "MISS"
+}
+
+func checkTargets(sums []rowSummary, rel *reloadSummary) []targetCheck {
+	by := map[string]rowSummary{}
+	for _, s := range sums {
+		by[s.Row] = s
+	}
+	plain, havePlain := by[rowPlain]
+	plainValid := havePlain && plain.ValidRuns == plain.Runs
+	var out []targetCheck
+	if s, ok := by[rowStatic]; ok && s.Ratio != nil {
+		out = append(out, targetCheck{"(2) static throughput vs (1)", *s.Ratio, "×", fmt.Sprintf("≥ %.2f×", targetStaticRatio),
+			status(*s.Ratio >= targetStaticRatio, plainValid && s.ValidRuns == s.Runs)})
+	}
+	if s, ok := by[rowExtproc]; ok && s.Ratio != nil {
+		valid := plainValid && s.ValidRuns == s.Runs
+		out = append(out,
+			targetCheck{"(3) ext_proc throughput vs (1)", *s.Ratio, "×", fmt.Sprintf("≥ %.2f×", targetExtprocRatio),
+				status(*s.Ratio >= targetExtprocRatio, valid)},
+			targetCheck{"(3) ext_proc added p50 vs (1)", *s.AddedP50, "ms", fmt.Sprintf("≤ +%.2f ms", targetExtprocAddP50),
+				status(*s.AddedP50 <= targetExtprocAddP50, valid)})
+	}
+	if rel != nil {
+		out = append(out, targetCheck{"reload p50 (file saved → new route 200)", rel.P50ms, "ms", fmt.Sprintf("≤ %d ms", targetReloadP50),
+			status(rel.P50ms <= targetReloadP50, rel.Failures*2 < rel.Count)})
+	}
+	return out
+}
+
+func fmtOpt(v *float64, format string) string {
+	if v == nil {
+		return "—"
+	}
+	return fmt.Sprintf(format, *v)
+}
+
+// printMarkdown writes the human report.
+func printMarkdown(w io.Writer, o *options, sums []rowSummary, runs []runResult, rel *reloadSummary, checks []targetCheck) {
+	if len(sums) > 0 {
+		fmt.Fprintf(w, "\n### Throughput and latency (wrk -t%d -c%d -d%v, %d interleaved rounds, medians)\n\n",
+			o.threads, o.connections, o.duration, o.rounds)
+		fmt.Fprintln(w, "| Row | req/s | req/s min–max | p50 ms | p99 ms | req/s × (1) | p50 added vs (1) | valid runs |")
+		fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|")
+		for _, s := range sums {
+			ratio, added := fmtOpt(s.Ratio, "%.2f×"), fmtOpt(s.AddedP50, "%+.3f ms")
+			if s.Row == rowPlain {
+				ratio, added = "1.00× (base)", "—"
+			} else if s.RatioRange != nil {
+				ratio += fmt.Sprintf(" (%.2f–%.2f)", s.RatioRange[0], s.RatioRange[1])
+			}
+			valid := fmt.Sprintf("%d/%d", s.ValidRuns, s.Runs)
+			if s.ValidRuns != s.Runs {
+				valid += " **INVALID**"
+			}
+			fmt.Fprintf(w, "| %s | %.0f | %.0f–%.0f | %.3f | %.3f | %s | %s | %s |\n",
+				s.Title, s.MedianRPS, s.MinRPS, s.MaxRPS, s.MedianP50, s.MedianP99, ratio, added, valid)
+		}
+		for _, r := range runs {
+			if !r.Valid {
+				fmt.Fprintf(w, "\n- round %d, %s: invalid run: %s", r.Round, rowTitle(r.Row), r.Error)
+			}
+		}
+		fmt.Fprintln(w)
+	}
+	if rel != nil {
+		fmt.Fprintf(w, "\n### Reload latency (file saved → GET /v1/apis/http/reloadN/… first answers 200; poll every %v)\n\n", o.reloadPoll)
+		fmt.Fprintln(w, "| reloads | p50 ms | p90 ms | max ms | p50 rename | p50 in-place | failures |")
+		fmt.Fprintln(w, "|---:|---:|---:|---:|---:|---:|---:|")
+		fmt.Fprintf(w, "| %d | %.1f | %.1f | %.1f | %.1f | %.1f | %d |\n",
+			rel.Count, rel.P50ms, rel.P90ms, rel.MaxMs, rel.ByWrite["rename"], rel.ByWrite["in-place"], rel.Failures)
+	}
+	if len(checks) > 0 {
+		fmt.Fprintln(w, "\n### Targets (informational, not asserted)")
+		fmt.Fprintln(w)
+		for _, c := range checks {
+			val := fmt.Sprintf("%.2f%s", c.Value, c.Unit)
+			if c.Unit == "ms" {
+				val = fmt.Sprintf("%.3g ms", c.Value)
+				if strings.Contains(c.Target, "+") {
+					val = fmt.Sprintf("%+.3f ms", c.Value)
+				}
+			}
+			fmt.Fprintf(w, "- %s: %s (target %s) **%s**\n", c.Name, val, c.Target, c.Status)
+		}
+	}
+}
+
+// report is the JSON document written to --out.
+type report struct {
+	StartedAt string         `json:"started_at"`
+	Machine   map[string]any `json:"machine"`
+	Options   map[string]any `json:"options"`
+	Runs      []runResult    `json:"runs"`
+	Summary   []rowSummary   `json:"summary"`
+	Reloads   []reloadSample `json:"reloads,omitempty"`
+	Reload    *reloadSummary `json:"reload_summary,omitempty"`
+	Targets   []targetCheck  `json:"targets"`
+	Aborted   string         `json:"aborted,omitempty"`
+}
+
+func writeJSON(path string, r *report) error {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
