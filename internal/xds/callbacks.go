@@ -1,0 +1,50 @@
+package xds
+
+import (
+	"context"
+
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
+	serverv3 "github.com/envoyproxy/go-control-plane/pkg/server/v3"
+)
+
+func (s *Server) callbacks() serverv3.Callbacks {
+	return serverv3.CallbackFuncs{
+		StreamOpenFunc: func(ctx context.Context, id int64, typeURL string) error {
+			s.log.Debug("xDS stream opened", "stream", id, "type", typeURL)
+			return nil
+		},
+		StreamClosedFunc: func(id int64, node *corev3.Node) {
+			s.fleet.closeStream(id)
+			s.log.Info("Envoy disconnected", "stream", id, "node", node.GetId())
+		},
+		StreamRequestFunc: s.onRequest,
+		StreamResponseFunc: func(_ context.Context, id int64, req *discoveryv3.DiscoveryRequest, resp *discoveryv3.DiscoveryResponse) {
+			s.fleet.sent(id, resp.GetTypeUrl(), resp.GetVersionInfo())
+		},
+	}
+}
+
+// onRequest records the node behind a stream and classifies the request as a
+// subscription, an ACK or a NACK.
+func (s *Server) onRequest(id int64, req *discoveryv3.DiscoveryRequest) error {
+	if n := req.GetNode(); n != nil && n.GetId() != "" {
+		if s.fleet.openStream(id, n.GetId(), n.GetCluster()) {
+			s.log.Info("Envoy connected", "stream", id, "node", n.GetId(), "cluster", n.GetCluster())
+		}
+		s.ensureNode(context.Background(), n.GetId())
+	}
+	if req.GetResponseNonce() == "" {
+		return nil // initial subscription, not a reply to anything we sent
+	}
+	if d := req.GetErrorDetail(); d != nil {
+		s.nackSeen.Add(1)
+		node := s.fleet.nack(id, req.GetTypeUrl(), d.GetMessage())
+		s.log.Error("Envoy rejected the configuration (NACK)",
+			"node", node, "type", req.GetTypeUrl(), "rejected_nonce", req.GetResponseNonce(),
+			"kept_version", req.GetVersionInfo(), "envoy_error", d.GetMessage())
+		return nil
+	}
+	s.fleet.ack(id, req.GetTypeUrl(), req.GetVersionInfo())
+	return nil
+}
