@@ -1,0 +1,107 @@
+package extproc
+
+import (
+	"io"
+	"log/slog"
+	"net"
+	"testing"
+
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
+
+	"github.com/atlas-gateway/atlas/internal/model"
+	"github.com/atlas-gateway/atlas/internal/translate"
+)
+
+func startServer(t *testing.T) (*Server, extprocv3.ExternalProcessorClient) {
+	t.Helper()
+	s := New(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	g := grpc.NewServer()
+	s.Register(g)
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = g.Serve(lis) }()
+	t.Cleanup(g.Stop)
+	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	return s, extprocv3.NewExternalProcessorClient(conn)
+}
+
+func headersRequest() *extprocv3.ProcessingRequest {
+	return &extprocv3.ProcessingRequest{Request: &extprocv3.ProcessingRequest_RequestHeaders{
+		RequestHeaders: &extprocv3.HttpHeaders{Headers: &corev3.HeaderMap{Headers: []*corev3.HeaderValue{
+			{Key: "authorization", RawValue: []byte("Bearer sk_live_forged")},
+		}}},
+	}}
+}
+
+func exchange(t *testing.T, c extprocv3.ExternalProcessorClient, adapter string) *extprocv3.ProcessingResponse {
+	t.Helper()
+	ctx := metadata.AppendToOutgoingContext(t.Context(), translate.AdapterMetadataKey, adapter)
+	stream, err := c.Process(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := stream.Send(headersRequest()); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := stream.Recv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = stream.CloseSend()
+	return resp
+}
+
+func TestProcessInjectsAdapterHeaders(t *testing.T) {
+	s, c := startServer(t)
+	s.Update(&model.Config{Adapters: []model.Adapter{{
+		Name: "datadog",
+		Headers: []model.Header{
+			{Name: "DD-API-KEY", Value: "k1"},
+			{Name: "DD-APPLICATION-KEY", Value: "k2"},
+		},
+	}}})
+	resp := exchange(t, c, "datadog")
+	set := resp.GetRequestHeaders().GetResponse().GetHeaderMutation().GetSetHeaders()
+	if len(set) != 2 {
+		t.Fatalf("got %d header mutations, want 2: %v", len(set), resp)
+	}
+	for i, want := range []struct{ k, v string }{{"DD-API-KEY", "k1"}, {"DD-APPLICATION-KEY", "k2"}} {
+		h := set[i]
+		if h.GetHeader().GetKey() != want.k || string(h.GetHeader().GetRawValue()) != want.v || h.GetHeader().GetValue() != "" {
+			t.Errorf("mutation %d = %v, want %s with raw_value %q and no value", i, h, want.k, want.v)
+		}
+		if h.GetAppendAction() != corev3.HeaderValueOption_OVERWRITE_IF_EXISTS_OR_ADD {
+			t.Errorf("mutation %d append action %v, want OVERWRITE_IF_EXISTS_OR_ADD (client copies must be replaced)", i, h.GetAppendAction())
+		}
+	}
+}
+
+func TestProcessUnknownAdapterAnswers404(t *testing.T) {
+	s, c := startServer(t)
+	s.Update(&model.Config{})
+	resp := exchange(t, c, "gone")
+	ir := resp.GetImmediateResponse()
+	if ir == nil || ir.GetStatus().GetCode() != 404 {
+		t.Fatalf("got %v, want an immediate 404", resp)
+	}
+}
+
+func TestUpdateReachesNewStreams(t *testing.T) {
+	s, c := startServer(t)
+	s.Update(&model.Config{Adapters: []model.Adapter{{Name: "a", Headers: []model.Header{{Name: "X-Key", Value: "old"}}}}})
+	s.Update(&model.Config{Adapters: []model.Adapter{{Name: "a", Headers: []model.Header{{Name: "X-Key", Value: "new"}}}}})
+	got := exchange(t, c, "a").GetRequestHeaders().GetResponse().GetHeaderMutation().GetSetHeaders()
+	if len(got) != 1 || string(got[0].GetHeader().GetRawValue()) != "new" {
+		t.Fatalf("after Update the stream got %v, want X-Key=new", got)
+	}
+}
