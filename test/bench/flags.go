@@ -25,6 +25,8 @@ type options struct {
 	threads     int
 	connections int
 	wrkTimeout  time.Duration
+	lightConns  int
+	lightDur    time.Duration
 	order       string
 	seed        int64
 
@@ -60,6 +62,8 @@ func parseFlags(args []string) (*options, error) {
 	fs.IntVar(&o.threads, "threads", 1, "wrk threads (-t)")
 	fs.IntVar(&o.connections, "connections", 16, "wrk connections (-c)")
 	fs.DurationVar(&o.wrkTimeout, "wrk-timeout", 2*time.Second, "wrk per-request timeout (--timeout, whole seconds)")
+	fs.IntVar(&o.lightConns, "light-connections", 1, "after each loaded run, a light-load run with this many connections measures latency without queueing (0 disables)")
+	fs.DurationVar(&o.lightDur, "light-duration", 3*time.Second, "wrk duration of the light-load run")
 	fs.StringVar(&o.order, "order", "rotate", "row order inside a round: rotate (round r starts at row r) or shuffle")
 	fs.Int64Var(&o.seed, "seed", 0, "seed for --order=shuffle (0: time-based)")
 
@@ -121,6 +125,8 @@ func parseFlags(args []string) (*options, error) {
 		return nil, fmt.Errorf("need --threads >= 1 and --connections >= --threads")
 	case o.order != "rotate" && o.order != "shuffle":
 		return nil, fmt.Errorf("--order must be rotate or shuffle")
+	case o.lightConns < 0 || (o.lightConns > 0 && o.lightDur < time.Second):
+		return nil, fmt.Errorf("need --light-connections >= 0 and --light-duration >= 1s")
 	case o.reloads < 0:
 		return nil, fmt.Errorf("--reloads must be >= 0")
 	}

@@ -196,6 +196,9 @@ func bench(ctx context.Context, o *options, cl *cleanups, rep *report) error {
 		}
 		took, err := waitFor200(ctx, t.proc, t.url, hdr, 50*time.Millisecond, o.readyTimeout)
 		if err != nil {
+			if ctx.Err() == nil && !t.proc.exited() {
+				err = fmt.Errorf("%w; last log lines of %s (%s):\n%s", err, t.proc.name, t.proc.logPath, t.proc.logTail(15))
+			}
 			return fmt.Errorf("%s not ready: %w", rowTitle(row), err)
 		}
 		fmt.Fprintf(os.Stderr, "bench: %s ready in %v (%s)\n", rowTitle(row), took.Round(time.Millisecond), t.url)

@@ -32,6 +32,11 @@ type rowSummary struct {
 	Ratio      *float64  `json:"median_ratio_vs_plain,omitempty"`        // median over rounds of rps/plain rps (same round)
 	AddedP50   *float64  `json:"median_added_p50_ms_vs_plain,omitempty"` // median over rounds of p50 - plain p50
 	RatioRange []float64 `json:"ratio_min_max,omitempty"`
+
+	// Light-load run (--light-connections): latency without queueing.
+	LightP50      *float64 `json:"light_median_p50_ms,omitempty"`
+	LightP99      *float64 `json:"light_median_p99_ms,omitempty"`
+	LightAddedP50 *float64 `json:"light_median_added_p50_ms_vs_plain,omitempty"`
 }
 
 type reloadSummary struct {
@@ -80,6 +85,14 @@ func percentile(xs []float64, p float64) float64 {
 	return s[k]
 }
 
+func medianPtr(xs []float64) *float64 {
+	if len(xs) == 0 {
+		return nil
+	}
+	m := median(xs)
+	return &m
+}
+
 func minMax(xs []float64) (float64, float64) {
 	lo, hi := math.Inf(1), math.Inf(-1)
 	for _, x := range xs {
@@ -98,7 +111,7 @@ func summarize(rows []string, runs []runResult) []rowSummary {
 	var out []rowSummary
 	for _, row := range rows {
 		s := rowSummary{Row: row, Title: rowTitle(row)}
-		var rps, p50, p99, ratios, added []float64
+		var rps, p50, p99, ratios, added, lp50, lp99, ladded []float64
 		for _, r := range runs {
 			if r.Row != row {
 				continue
@@ -108,9 +121,16 @@ func summarize(rows []string, runs []runResult) []rowSummary {
 				s.ValidRuns++
 			}
 			rps, p50, p99 = append(rps, r.RPS), append(p50, r.P50ms), append(p99, r.P99ms)
-			if base, ok := plainByRound[r.Round]; ok && base.RPS > 0 {
+			base, haveBase := plainByRound[r.Round]
+			if haveBase && base.RPS > 0 {
 				ratios = append(ratios, r.RPS/base.RPS)
 				added = append(added, r.P50ms-base.P50ms)
+			}
+			if r.Light != nil {
+				lp50, lp99 = append(lp50, r.Light.P50ms), append(lp99, r.Light.P99ms)
+				if haveBase && base.Light != nil {
+					ladded = append(ladded, r.Light.P50ms-base.Light.P50ms)
+				}
 			}
 		}
 		if s.Runs == 0 {
@@ -123,6 +143,7 @@ func summarize(rows []string, runs []runResult) []rowSummary {
 			lo, hi := minMax(ratios)
 			s.Ratio, s.AddedP50, s.RatioRange = &ratio, &add, []float64{lo, hi}
 		}
+		s.LightP50, s.LightP99, s.LightAddedP50 = medianPtr(lp50), medianPtr(lp99), medianPtr(ladded)
 		out = append(out, s)
 	}
 	return out
@@ -179,8 +200,12 @@ func checkTargets(sums []rowSummary, rel *reloadSummary) []targetCheck {
 		out = append(out,
 			targetCheck{"(3) ext_proc throughput vs (1)", *s.Ratio, "×", fmt.Sprintf("≥ %.2f×", targetExtprocRatio),
 				status(*s.Ratio >= targetExtprocRatio, valid)},
-			targetCheck{"(3) ext_proc added p50 vs (1)", *s.AddedP50, "ms", fmt.Sprintf("≤ +%.2f ms", targetExtprocAddP50),
+			targetCheck{"(3) ext_proc added p50 vs (1), loaded", *s.AddedP50, "ms", fmt.Sprintf("≤ +%.2f ms", targetExtprocAddP50),
 				status(*s.AddedP50 <= targetExtprocAddP50, valid)})
+		if s.LightAddedP50 != nil {
+			out = append(out, targetCheck{"(3) ext_proc added p50 vs (1), light load", *s.LightAddedP50, "ms", fmt.Sprintf("≤ +%.2f ms", targetExtprocAddP50),
+				status(*s.LightAddedP50 <= targetExtprocAddP50, valid)})
+		}
 	}
 	if rel != nil {
 		out = append(out, targetCheck{"reload p50 (file saved → new route 200)", rel.P50ms, "ms", fmt.Sprintf("≤ %d ms", targetReloadP50),
@@ -216,6 +241,18 @@ func printMarkdown(w io.Writer, o *options, sums []rowSummary, runs []runResult,
 			}
 			fmt.Fprintf(w, "| %s | %.0f | %.0f–%.0f | %.3f | %.3f | %s | %s | %s |\n",
 				s.Title, s.MedianRPS, s.MinRPS, s.MaxRPS, s.MedianP50, s.MedianP99, ratio, added, valid)
+		}
+		if o.lightConns > 0 {
+			fmt.Fprintf(w, "\n### Light load (wrk -t1 -c%d -d%v after each loaded run: latency without queueing, medians)\n\n", o.lightConns, o.lightDur)
+			fmt.Fprintln(w, "| Row | p50 ms | p99 ms | p50 added vs (1) |")
+			fmt.Fprintln(w, "|---|---:|---:|---:|")
+			for _, s := range sums {
+				added := fmtOpt(s.LightAddedP50, "%+.3f ms")
+				if s.Row == rowPlain {
+					added = "—"
+				}
+				fmt.Fprintf(w, "| %s | %s | %s | %s |\n", s.Title, fmtOpt(s.LightP50, "%.3f"), fmtOpt(s.LightP99, "%.3f"), added)
+			}
 		}
 		for _, r := range runs {
 			if !r.Valid {

@@ -17,17 +17,19 @@ type target struct {
 	proc    *proc    // the process whose death invalidates the row
 }
 
-// runResult is one wrk run of one row in one round.
+// runResult is one row in one round: the loaded wrk run (embedded) and, if
+// enabled, the light-load run that follows it.
 type runResult struct {
 	Round    int    `json:"round"`    // 1-based
 	Row      string `json:"row"`      // plain | static | extproc
 	Position int    `json:"position"` // 1-based position inside the round
 	wrkResult
-	UpstreamOK   int64  `json:"upstream_ok"`
-	Upstream401  int64  `json:"upstream_401"`
-	Valid        bool   `json:"valid"`
-	Error        string `json:"error,omitempty"`
-	StartedAtUTC string `json:"started_at"`
+	UpstreamOK   int64      `json:"upstream_ok"`
+	Upstream401  int64      `json:"upstream_401"`
+	Light        *wrkResult `json:"light,omitempty"`
+	Valid        bool       `json:"valid"`
+	Error        string     `json:"error,omitempty"`
+	StartedAtUTC string     `json:"started_at"`
 }
 
 // roundOrder returns the rows in the order round r (0-based) runs them.
@@ -45,34 +47,71 @@ func roundOrder(rows []string, r int, order string, rng *rand.Rand) []string {
 	return out
 }
 
-func measureOnce(ctx context.Context, wrkBin string, o *options, up *upstream, t target, d time.Duration) (runResult, error) {
-	res := runResult{Row: t.row, StartedAtUTC: time.Now().UTC().Format(time.RFC3339)}
+// measured is one wrk run plus what the upstream saw meanwhile.
+type measured struct {
+	wrk   wrkResult
+	delta upstreamStats
+}
+
+func (m measured) problem() string {
+	if m.wrk.Non2xx == 0 && m.wrk.SocketErrors == 0 && m.delta.Unauthorized == 0 && m.wrk.Requests > 0 {
+		return ""
+	}
+	return fmt.Sprintf("requests=%d non-2xx=%d socket-errors=%d upstream-401=%d",
+		m.wrk.Requests, m.wrk.Non2xx, m.wrk.SocketErrors, m.delta.Unauthorized)
+}
+
+func measureOnce(ctx context.Context, wrkBin string, o *options, up *upstream, t target, conns int, d time.Duration) (measured, error) {
+	var m measured
 	before, err := up.stats()
 	if err != nil {
-		return res, fmt.Errorf("upstream stats: %w", err)
+		return m, fmt.Errorf("upstream stats: %w", err)
 	}
-	wr, _, err := runWrk(ctx, wrkBin, o, d, t.url, t.headers)
+	wr, _, err := runWrk(ctx, wrkBin, o, conns, d, t.url, t.headers)
 	if ctx.Err() != nil {
-		return res, ctx.Err()
+		return m, ctx.Err()
 	}
-	after, serr := up.stats()
-	if serr != nil {
-		return res, fmt.Errorf("upstream stats: %w", serr)
-	}
-	delta := after.sub(before)
 	if t.proc != nil && t.proc.exited() {
-		return res, t.proc.exitError()
+		return m, t.proc.exitError()
 	}
 	if err != nil {
-		// wrk itself failed (bad flags, could not connect at all): that is
-		// a harness problem, not a measurement.
-		return res, fmt.Errorf("%s: %w", rowTitle(t.row), err)
+		// wrk itself failed (bad flags, could not connect at all): a harness
+		// or setup problem, not a measurement.
+		return m, fmt.Errorf("%s: %w", rowTitle(t.row), err)
 	}
-	res.wrkResult, res.UpstreamOK, res.Upstream401 = wr, delta.OK, delta.Unauthorized
-	res.Valid = wr.Non2xx == 0 && wr.SocketErrors == 0 && delta.Unauthorized == 0 && wr.Requests > 0
-	if !res.Valid && res.Error == "" {
-		res.Error = fmt.Sprintf("non-2xx=%d socket-errors=%d upstream-401=%d", wr.Non2xx, wr.SocketErrors, delta.Unauthorized)
+	after, err := up.stats()
+	if err != nil {
+		return m, fmt.Errorf("upstream stats: %w", err)
 	}
+	return measured{wrk: wr, delta: after.sub(before)}, nil
+}
+
+// runRow runs one row's loaded run and its light-load run.
+func runRow(ctx context.Context, wrkBin string, o *options, up *upstream, t target) (runResult, error) {
+	res := runResult{Row: t.row, StartedAtUTC: time.Now().UTC().Format(time.RFC3339)}
+	m, err := measureOnce(ctx, wrkBin, o, up, t, o.connections, o.duration)
+	if err != nil {
+		return res, err
+	}
+	res.wrkResult, res.UpstreamOK, res.Upstream401 = m.wrk, m.delta.OK, m.delta.Unauthorized
+	var problems []string
+	if p := m.problem(); p != "" {
+		problems = append(problems, "loaded: "+p)
+	}
+	if o.lightConns > 0 {
+		lm, err := measureOnce(ctx, wrkBin, o, up, t, o.lightConns, o.lightDur)
+		if err != nil {
+			return res, err
+		}
+		res.Light = &lm.wrk
+		res.UpstreamOK += lm.delta.OK
+		res.Upstream401 += lm.delta.Unauthorized
+		if p := lm.problem(); p != "" {
+			problems = append(problems, "light: "+p)
+		}
+	}
+	res.Valid = len(problems) == 0
+	res.Error = strings.Join(problems, "; ")
 	return res, nil
 }
 
@@ -81,12 +120,12 @@ func runRounds(ctx context.Context, wrkBin string, o *options, up *upstream, tar
 	if o.warmup > 0 {
 		for _, row := range o.rows {
 			fmt.Fprintf(os.Stderr, "bench: warm-up %s (%v)\n", rowTitle(row), o.warmup.Round(time.Second))
-			res, err := measureOnce(ctx, wrkBin, o, up, targets[row], o.warmup)
+			m, err := measureOnce(ctx, wrkBin, o, up, targets[row], o.connections, o.warmup)
 			if err != nil {
 				return nil, err
 			}
-			if !res.Valid {
-				fmt.Fprintf(os.Stderr, "bench:   warm-up of %s was INVALID: %s\n", row, res.Error)
+			if p := m.problem(); p != "" {
+				fmt.Fprintf(os.Stderr, "bench:   warm-up of %s was INVALID: %s\n", row, p)
 			}
 		}
 	}
@@ -100,18 +139,21 @@ func runRounds(ctx context.Context, wrkBin string, o *options, up *upstream, tar
 		order := roundOrder(o.rows, r, o.order, rng)
 		fmt.Fprintf(os.Stderr, "bench: round %d/%d: %s\n", r+1, o.rounds, strings.Join(order, " → "))
 		for i, row := range order {
-			res, err := measureOnce(ctx, wrkBin, o, up, targets[row], o.duration)
+			res, err := runRow(ctx, wrkBin, o, up, targets[row])
 			res.Round, res.Position = r+1, i+1
 			if err != nil {
 				return results, err
 			}
 			results = append(results, res)
 			if o.verbose || !res.Valid {
-				status := "ok"
-				if !res.Valid {
-					status = "INVALID: " + res.Error
+				line := fmt.Sprintf("bench:   %-8s %8.0f req/s  p50 %.3f ms  p99 %.3f ms", row, res.RPS, res.P50ms, res.P99ms)
+				if res.Light != nil {
+					line += fmt.Sprintf(" | c%d p50 %.3f ms  p99 %.3f ms", o.lightConns, res.Light.P50ms, res.Light.P99ms)
 				}
-				fmt.Fprintf(os.Stderr, "bench:   %-8s %9.0f req/s  p50 %.3f ms  p99 %.3f ms  %s\n", row, res.RPS, res.P50ms, res.P99ms, status)
+				if !res.Valid {
+					line += "  INVALID: " + res.Error
+				}
+				fmt.Fprintln(os.Stderr, line)
 			}
 		}
 	}

@@ -31,10 +31,10 @@ func findWrk() (string, error) {
 }
 
 // runWrk runs one wrk load against url and parses its output.
-func runWrk(ctx context.Context, wrkBin string, o *options, d time.Duration, url string, headers []string) (wrkResult, string, error) {
+func runWrk(ctx context.Context, wrkBin string, o *options, conns int, d time.Duration, url string, headers []string) (wrkResult, string, error) {
 	args := []string{"--latency",
-		"-t", strconv.Itoa(o.threads),
-		"-c", strconv.Itoa(o.connections),
+		"-t", strconv.Itoa(min(o.threads, conns)),
+		"-c", strconv.Itoa(conns),
 		"-d", fmt.Sprintf("%ds", int(d.Round(time.Second)/time.Second)),
 		"--timeout", fmt.Sprintf("%ds", max(1, int(o.wrkTimeout.Round(time.Second)/time.Second))), // wrk takes whole s/m/h
 	}
