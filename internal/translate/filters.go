@@ -37,9 +37,9 @@ func httpFilters(adapters []model.Adapter, opts Options) ([]*hcmv3.HttpFilter, e
 			}
 		}
 	case InjectionExtProc:
-		if len(adapters) > 0 {
-			out = append(out, extProcFilter())
-		}
+		// Always present, so adding an adapter never changes the listener
+		// (a listener change drains every open connection).
+		out = append(out, extProcFilter())
 	}
 	return append(out, routerFilter()), nil
 }
@@ -108,9 +108,10 @@ func routeFilterConfigs(a model.Adapter, opts Options) map[string]*anypb.Any {
 }
 
 // enable wraps an optional per-route config in a FilterConfig that turns on
-// a filter disabled at the listener.
+// a filter disabled at the listener. Envoy requires the config field to be
+// present; an empty Any means "enabled, no per-route config".
 func enable(perRoute proto.Message) *anypb.Any {
-	fc := &routev3.FilterConfig{}
+	fc := &routev3.FilterConfig{Config: &anypb.Any{}}
 	if perRoute != nil {
 		fc.Config = mustAny(perRoute)
 	}

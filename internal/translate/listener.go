@@ -43,7 +43,7 @@ func buildListener(cfg *model.Config, opts Options) (*listenerv3.Listener, error
 		UseRemoteAddress: wrapperspb.Bool(true),
 		LocalReplyConfig: localReplyConfig(),
 		CommonHttpProtocolOptions: &corev3.HttpProtocolOptions{
-			HeadersWithUnderscoresAction: corev3.HttpProtocolOptions_REJECT_REQUEST,
+			HeadersWithUnderscoresAction: corev3.HttpProtocolOptions_DROP_HEADER, // no Stripe_Account aliasing upstream
 		},
 	}
 	return &listenerv3.Listener{
@@ -71,23 +71,35 @@ func routerFilter() *hcmv3.HttpFilter {
 func localReplyConfig() *hcmv3.LocalReplyConfig {
 	return &hcmv3.LocalReplyConfig{
 		Mappers: []*hcmv3.ResponseMapper{{
-			Filter: &accesslogv3.AccessLogFilter{FilterSpecifier: &accesslogv3.AccessLogFilter_StatusCodeFilter{
-				StatusCodeFilter: &accesslogv3.StatusCodeFilter{Comparison: &accesslogv3.ComparisonFilter{
-					Op:    accesslogv3.ComparisonFilter_GE,
-					Value: &corev3.RuntimeUInt32{DefaultValue: 500, RuntimeKey: "atlas.local_reply.api_error_min"},
-				}},
-			}},
-			BodyFormatOverride: jsonErrorFormat("api_error"),
+			Filter:             statusIs(accesslogv3.ComparisonFilter_GE, 500),
+			BodyFormatOverride: jsonErrorFormat("api_error", "%LOCAL_REPLY_BODY%"),
+		}, {
+			// Envoy's own 400s (path or header rejected before routing) have
+			// no body: say what Atlas refuses and why.
+			Filter:             statusIs(accesslogv3.ComparisonFilter_EQ, 400),
+			BodyFormatOverride: jsonErrorFormat("invalid_request_error", badRequestMessage),
 		}},
-		BodyFormat: jsonErrorFormat("invalid_request_error"),
+		BodyFormat: jsonErrorFormat("invalid_request_error", "%LOCAL_REPLY_BODY%"),
 	}
 }
 
-func jsonErrorFormat(errType string) *corev3.SubstitutionFormatString {
+// badRequestMessage explains Envoy's bodyless 400s; the detail names the check.
+const badRequestMessage = "The request was rejected before routing (%RESPONSE_CODE_DETAILS%). Atlas refuses paths with encoded slashes (%%2F, %%5C) and malformed HTTP."
+
+func statusIs(op accesslogv3.ComparisonFilter_Op, code uint32) *accesslogv3.AccessLogFilter {
+	return &accesslogv3.AccessLogFilter{FilterSpecifier: &accesslogv3.AccessLogFilter_StatusCodeFilter{
+		StatusCodeFilter: &accesslogv3.StatusCodeFilter{Comparison: &accesslogv3.ComparisonFilter{
+			Op:    op,
+			Value: &corev3.RuntimeUInt32{DefaultValue: code, RuntimeKey: "atlas.local_reply.unused"},
+		}},
+	}}
+}
+
+func jsonErrorFormat(errType, message string) *corev3.SubstitutionFormatString {
 	body, _ := structpb.NewStruct(map[string]any{
 		"error": map[string]any{
 			"type":    errType,
-			"message": "%LOCAL_REPLY_BODY%",
+			"message": message,
 			"code":    "%RESP(x-atlas-error-code)%",
 		},
 	})

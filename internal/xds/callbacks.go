@@ -43,6 +43,13 @@ func (s *Server) onRequest(id int64, req *discoveryv3.DiscoveryRequest) error {
 		s.log.Error("Envoy rejected the configuration (NACK)",
 			"node", node, "type", req.GetTypeUrl(), "rejected_nonce", req.GetResponseNonce(),
 			"kept_version", req.GetVersionInfo(), "envoy_error", d.GetMessage())
+		// The cache answers any request whose version differs from the
+		// snapshot's, so a NACK would get the same rejected config back at
+		// once, forever. Mark the rejected version as seen: the next push
+		// happens when there is a new snapshot.
+		if sent := s.fleet.sentVersion(id, req.GetTypeUrl()); sent != "" {
+			req.VersionInfo = sent
+		}
 		return nil
 	}
 	s.fleet.ack(id, req.GetTypeUrl(), req.GetVersionInfo())

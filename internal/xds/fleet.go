@@ -81,6 +81,15 @@ func (f *fleet) sent(id int64, typeURL, version string) {
 	f.update(id, typeURL, func(t *TypeStatus) { t.SentVersion = version })
 }
 
+func (f *fleet) sentVersion(id int64, typeURL string) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if n := f.nodes[f.streams[id]]; n != nil {
+		return n.Types[typeURL].SentVersion
+	}
+	return ""
+}
+
 func (f *fleet) ack(id int64, typeURL, version string) {
 	f.update(id, typeURL, func(t *TypeStatus) { t.AckedVersion, t.NACK, t.Error = version, false, "" })
 }
