@@ -104,3 +104,13 @@ func unifiedDiff(t *testing.T, a, b []byte) string {
 	}
 	return strings.Join(lines[2:], "")
 }
+
+// TestSeedExampleInSync keeps examples/moment-seed/atlas.yml identical to
+// the golden test's input, so the example shows exactly what the test edits.
+func TestSeedExampleInSync(t *testing.T) {
+	a, errA := os.ReadFile("testdata/seed-config.yml")
+	b, errB := os.ReadFile("../../examples/moment-seed/atlas.yml")
+	if errA != nil || errB != nil || !bytes.Equal(a, b) {
+		t.Errorf("examples/moment-seed/atlas.yml differs from internal/mom/testdata/seed-config.yml (%v, %v); copy one over the other", errA, errB)
+	}
+}
