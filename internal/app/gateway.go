@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/atlas-gateway/atlas/internal/config"
 	"github.com/atlas-gateway/atlas/internal/extproc"
 	"github.com/atlas-gateway/atlas/internal/model"
+	"github.com/atlas-gateway/atlas/internal/redact"
 	"github.com/atlas-gateway/atlas/internal/translate"
 	"github.com/atlas-gateway/atlas/internal/xds"
 )
@@ -22,6 +24,8 @@ type gateway struct {
 	opts    translate.Options
 	xds     *xds.Server
 	extproc *extproc.Server
+	// redact knows the current secret values, for forwarded Envoy logs.
+	redact redact.Redactor
 
 	mu sync.Mutex // serialises reloads
 }
@@ -35,6 +39,7 @@ func (g *gateway) apply(ctx context.Context, cfg *model.Config) error {
 	if err != nil {
 		return fmt.Errorf("translating the configuration: %w", err)
 	}
+	g.redact.Set(secretValues(cfg))
 	g.extproc.Update(cfg)
 	version, err := g.xds.Publish(ctx, res)
 	if err != nil {
@@ -58,4 +63,19 @@ func (g *gateway) reload(ctx context.Context) {
 	if err := g.apply(ctx, cfg); err != nil {
 		g.log.Error("applying the edited configuration failed; the last good configuration keeps serving", "file", g.file, "error", err)
 	}
+}
+
+// secretValues lists every injected header value, and the credential part
+// after a scheme such as "Bearer ", so either form is redacted.
+func secretValues(cfg *model.Config) []string {
+	var out []string
+	for _, a := range cfg.Adapters {
+		for _, h := range a.Headers {
+			out = append(out, h.Value)
+			if _, cred, ok := strings.Cut(h.Value, " "); ok {
+				out = append(out, cred)
+			}
+		}
+	}
+	return out
 }

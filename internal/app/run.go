@@ -132,7 +132,7 @@ func runCommand(ctx context.Context, args []string, stderr io.Writer) error {
 
 	var proc *envoyproc.Process
 	if f.envoyMode == "managed" {
-		proc, err = startEnvoy(ctx, log, f, lis.Addr().String())
+		proc, err = startEnvoy(ctx, log, f, lis.Addr().String(), gw.redact.String)
 		if err != nil {
 			g.Stop()
 			return err
@@ -165,7 +165,7 @@ func runCommand(ctx context.Context, args []string, stderr io.Writer) error {
 	return runErr
 }
 
-func startEnvoy(ctx context.Context, log *slog.Logger, f runFlags, xdsAddr string) (*envoyproc.Process, error) {
+func startEnvoy(ctx context.Context, log *slog.Logger, f runFlags, xdsAddr string, redact func(string) string) (*envoyproc.Process, error) {
 	bin, err := envoyproc.Find(f.envoyBin)
 	if err != nil {
 		return nil, err
@@ -174,7 +174,7 @@ func startEnvoy(ctx context.Context, log *slog.Logger, f runFlags, xdsAddr strin
 	if err != nil {
 		return nil, err
 	}
-	return envoyproc.Start(ctx, log, envoyproc.Options{Binary: bin, Bootstrap: bs, LogLevel: f.envoyLogLvl})
+	return envoyproc.Start(ctx, log, envoyproc.Options{Binary: bin, Bootstrap: bs, LogLevel: f.envoyLogLvl, Redact: redact})
 }
 
 func stopGRPC(g *grpc.Server, timeout time.Duration) {

@@ -23,6 +23,9 @@ type Options struct {
 	LogLevel string
 	// DrainTime bounds how long connections of a replaced listener live.
 	DrainTime time.Duration
+	// Redact scrubs secrets from each forwarded log line (Envoy prints
+	// request headers at debug level). Nil forwards lines unchanged.
+	Redact func(string) string
 }
 
 // Process is a running Envoy whose output is forwarded to a logger.
@@ -74,7 +77,7 @@ func Start(ctx context.Context, log *slog.Logger, o Options) (*Process, error) {
 	log.Info("started Envoy", "binary", o.Binary, "pid", cmd.Process.Pid)
 	p := &Process{cmd: cmd, dir: dir, done: make(chan error, 1)}
 	logged := make(chan struct{})
-	go func() { forward(log.With("component", "envoy"), stderr); close(logged) }()
+	go func() { forward(log.With("component", "envoy"), stderr, o.Redact); close(logged) }()
 	go func() {
 		<-logged
 		p.done <- cmd.Wait()
@@ -83,7 +86,7 @@ func Start(ctx context.Context, log *slog.Logger, o Options) (*Process, error) {
 	return p, nil
 }
 
-// Done is closed-over by one value: Envoy's exit error (nil on a clean exit).
+// Done delivers Envoy's exit error once, when the process has exited.
 func (p *Process) Done() <-chan error { return p.done }
 
 // Stop sends SIGTERM, waits up to grace, then kills.
@@ -111,11 +114,14 @@ func exitErr(err error) error {
 
 // forward turns Envoy's log lines into slog records at a matching level.
 // Envoy's default format is "[time][thread][level][logger] [file:line] msg".
-func forward(log *slog.Logger, r io.Reader) {
+func forward(log *slog.Logger, r io.Reader, redact func(string) string) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64*1024), 1024*1024)
 	for sc.Scan() {
 		line := sc.Text()
+		if redact != nil {
+			line = redact(line)
+		}
 		level := slog.LevelInfo
 		switch {
 		case strings.Contains(line, "][critical]"), strings.Contains(line, "][error]"):
