@@ -43,6 +43,7 @@ type atlasInstance struct {
 	configPath  string
 	ingressPort int
 	adminPort   int
+	envoyAdmin  string // managed Envoy's admin address
 	proc        *proc
 }
 
@@ -58,6 +59,7 @@ func startAtlas(o *options, atlasBin, envoyBin, dir, mode, key string, upstreamP
 		adminPort:   ports[1],
 	}
 	xdsPort, envoyAdminPort := ports[2], ports[3]
+	a.envoyAdmin = "127.0.0.1:" + strconv.Itoa(envoyAdminPort)
 	if err := os.WriteFile(a.configPath, atlasConfig(a.ingressPort, a.adminPort, upstreamPort, nil), 0o600); err != nil {
 		return nil, err
 	}
@@ -66,7 +68,7 @@ func startAtlas(o *options, atlasBin, envoyBin, dir, mode, key string, upstreamP
 		"--injection=" + mode,
 		"--ingress-address", "127.0.0.1",
 		"--xds-address", "127.0.0.1:" + strconv.Itoa(xdsPort),
-		"--envoy-admin-address", "127.0.0.1:" + strconv.Itoa(envoyAdminPort),
+		"--envoy-admin-address", a.envoyAdmin,
 		"--envoy-bin", envoyBin,
 	}
 	args = append(args, o.atlasArgs...)

@@ -56,6 +56,7 @@ func run(ctx context.Context, o *options) int {
 		}
 		rep.Aborted = err.Error()
 	}
+	rep.Machine["loadavg_end"] = loadavg()
 	if len(rep.Runs) > 0 || len(rep.Reloads) > 0 {
 		rep.Summary = summarize(o.rows, rep.Runs)
 		rep.Reload = summarizeReloads(rep.Reloads, float64(o.reloadTimeout.Milliseconds()))
@@ -63,9 +64,8 @@ func run(ctx context.Context, o *options) int {
 		if err != nil {
 			fmt.Println("\n(partial results: the run was aborted)")
 		}
-		printMarkdown(os.Stdout, o, rep.Summary, rep.Runs, rep.Reload, rep.Targets)
+		printMarkdown(os.Stdout, o, rep.Machine, rep.Summary, rep.Runs, rep.Reload, rep.Targets)
 	}
-	rep.Machine["loadavg_end"] = loadavg()
 	if o.out != "" {
 		if werr := writeJSON(o.out, rep); werr != nil {
 			fmt.Fprintln(os.Stderr, "bench: writing --out:", werr)
@@ -108,7 +108,14 @@ func bench(ctx context.Context, o *options, cl *cleanups, rep *report) error {
 		return err
 	}
 	rep.Machine["envoy"] = envoyBin
-	rep.Machine["envoy_version"] = commandLine(envoyBin, "--version")
+	ver := commandLine(envoyBin, "--version")
+	if _, v, ok := strings.Cut(ver, "version: "); ok {
+		ver = "Envoy " + v // <sha>/1.40.0/Clean/RELEASE/BoringSSL
+		if f := strings.Split(v, "/"); len(f) > 1 {
+			ver = "Envoy " + f[1]
+		}
+	}
+	rep.Machine["envoy_version"] = ver
 	rep.Machine["wrk"] = commandLine(wrkBin, "-v")
 	var atlasBin string
 	if o.needsAtlas() {
@@ -162,7 +169,7 @@ func bench(ctx context.Context, o *options, cl *cleanups, rep *report) error {
 		if err != nil {
 			return err
 		}
-		targets[rowPlain] = target{row: rowPlain, proc: plain,
+		targets[rowPlain] = target{row: rowPlain, proc: plain, admin: fmt.Sprintf("127.0.0.1:%d", plainAdmin),
 			url:     fmt.Sprintf("http://127.0.0.1:%d/v1/apis/http/up/v1/charges", plainPort),
 			headers: []string{"Authorization: Bearer " + key}}
 	}
@@ -180,7 +187,7 @@ func bench(ctx context.Context, o *options, cl *cleanups, rep *report) error {
 			return err
 		}
 		atlas[mode] = a
-		targets[mode] = target{row: mode, proc: a.proc, url: a.url("up")}
+		targets[mode] = target{row: mode, proc: a.proc, url: a.url("up"), admin: a.envoyAdmin}
 	}
 
 	// xDS pushes are asynchronous: wait until each route answers 200.

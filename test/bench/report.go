@@ -222,7 +222,9 @@ func fmtOpt(v *float64, format string) string {
 }
 
 // printMarkdown writes the human report.
-func printMarkdown(w io.Writer, o *options, sums []rowSummary, runs []runResult, rel *reloadSummary, checks []targetCheck) {
+func printMarkdown(w io.Writer, o *options, machine map[string]any, sums []rowSummary, runs []runResult, rel *reloadSummary, checks []targetCheck) {
+	fmt.Fprintf(w, "\nMachine: %v CPUs, load average (1/5/15 min) %v at start, %v at end; %v\n",
+		machine["cpus"], firstFields(machine["loadavg_start"], 3), firstFields(machine["loadavg_end"], 3), machine["envoy_version"])
 	if len(sums) > 0 {
 		fmt.Fprintf(w, "\n### Throughput and latency (wrk -t%d -c%d -d%v, %d interleaved rounds, medians)\n\n",
 			o.threads, o.connections, o.duration, o.rounds)
@@ -282,6 +284,12 @@ func printMarkdown(w io.Writer, o *options, sums []rowSummary, runs []runResult,
 			fmt.Fprintf(w, "- %s: %s (target %s) **%s**\n", c.Name, val, c.Target, c.Status)
 		}
 	}
+}
+
+func firstFields(v any, n int) string {
+	s, _ := v.(string)
+	f := strings.Fields(s)
+	return strings.Join(f[:min(n, len(f))], " ")
 }
 
 // report is the JSON document written to --out.

@@ -15,6 +15,7 @@ type target struct {
 	url     string
 	headers []string // wrk -H values, "Name: value"
 	proc    *proc    // the process whose death invalidates the row
+	admin   string   // the row's Envoy admin address, for counters
 }
 
 // runResult is one row in one round: the loaded wrk run (embedded) and, if
@@ -24,12 +25,13 @@ type runResult struct {
 	Row      string `json:"row"`      // plain | static | extproc
 	Position int    `json:"position"` // 1-based position inside the round
 	wrkResult
-	UpstreamOK   int64      `json:"upstream_ok"`
-	Upstream401  int64      `json:"upstream_401"`
-	Light        *wrkResult `json:"light,omitempty"`
-	Valid        bool       `json:"valid"`
-	Error        string     `json:"error,omitempty"`
-	StartedAtUTC string     `json:"started_at"`
+	UpstreamOK   int64            `json:"upstream_ok"`
+	Upstream401  int64            `json:"upstream_401"`
+	Light        *wrkResult       `json:"light,omitempty"`
+	EnvoyDelta   map[string]int64 `json:"envoy_counters_delta,omitempty"` // over loaded+light runs
+	Valid        bool             `json:"valid"`
+	Error        string           `json:"error,omitempty"`
+	StartedAtUTC string           `json:"started_at"`
 }
 
 // roundOrder returns the rows in the order round r (0-based) runs them.
@@ -89,6 +91,7 @@ func measureOnce(ctx context.Context, wrkBin string, o *options, up *upstream, t
 // runRow runs one row's loaded run and its light-load run.
 func runRow(ctx context.Context, wrkBin string, o *options, up *upstream, t target) (runResult, error) {
 	res := runResult{Row: t.row, StartedAtUTC: time.Now().UTC().Format(time.RFC3339)}
+	statsBefore, statsErr := envoyCounters(t.admin)
 	m, err := measureOnce(ctx, wrkBin, o, up, t, o.connections, o.duration)
 	if err != nil {
 		return res, err
@@ -110,7 +113,17 @@ func runRow(ctx context.Context, wrkBin string, o *options, up *upstream, t targ
 			problems = append(problems, "light: "+p)
 		}
 	}
+	if statsErr == nil {
+		if after, err := envoyCounters(t.admin); err == nil {
+			res.EnvoyDelta = counterDelta(statsBefore, after)
+		}
+	}
 	res.Valid = len(problems) == 0
+	if !res.Valid {
+		if e := errorCounters(res.EnvoyDelta); e != "" {
+			problems = append(problems, "envoy: "+e)
+		}
+	}
 	res.Error = strings.Join(problems, "; ")
 	return res, nil
 }
