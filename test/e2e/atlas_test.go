@@ -64,9 +64,11 @@ func startAtlas(t *testing.T, config string, env map[string]string, args ...stri
 		"--ingress-address", "127.0.0.1",
 		"--xds-address", fmt.Sprintf("127.0.0.1:%d", freePort(t)),
 		"--envoy-admin-address", fmt.Sprintf("127.0.0.1:%d", a.envoyAdmin),
-		"--envoy-bin", envoyBin,
 		"--log-format", "json",
 	}, args...)
+	if _, ok := env["ENVOY_BIN"]; !ok {
+		full = append(full, "--envoy-bin", envoyBin)
+	}
 	a.cmd = exec.Command(atlasBin, full...)
 	a.cmd.Env = os.Environ()
 	for k, v := range env {
