@@ -10,6 +10,7 @@ package model
 import (
 	"fmt"
 	"strconv"
+	"time"
 )
 
 // DefaultIngressPort is Moment's default for spec.exposedPorts.ingressHttpPort.
@@ -27,6 +28,9 @@ type Config struct {
 	// Adapters are the supported HTTP adapters referenced by the Atlas
 	// document, sorted by Name.
 	Adapters []Adapter
+	// StripeApps are the `kind: StripeApp` documents, sorted by Name. They
+	// need no adapterRef; adapters point at them by name.
+	StripeApps []StripeApp
 	// Warnings are non-fatal findings, such as adapters of kinds this Atlas
 	// does not support. Each names the file:line it came from.
 	Warnings []string
@@ -40,8 +44,51 @@ type Adapter struct {
 	Upstream Upstream
 	// Headers are injected into every request, replacing any client copy.
 	Headers []Header
+	// StripeApp, when set, makes every request to this adapter carry a valid
+	// Stripe App signature, verified at the edge before anything is forwarded.
+	StripeApp *AdapterStripeApp
 	// Source is "file:line" of the adapter document, for messages.
 	Source string
+}
+
+// AdapterStripeApp is an adapter's spec.stripeApp.
+type AdapterStripeApp struct {
+	// Name is the StripeApp document whose secrets verify requests.
+	Name string
+	// OnBehalfOf sets Stripe-Account to the verified account_id.
+	OnBehalfOf bool
+}
+
+// DefaultSignatureTolerance is Stripe's default for signed payloads.
+const DefaultSignatureTolerance = 300 * time.Second
+
+// DefaultMaxBodyBytes bounds a signed request body that must be buffered to
+// be verified.
+const DefaultMaxBodyBytes = 1 << 20
+
+// StripeApp is a `kind: StripeApp` document (apiVersion atlas/v1alpha1).
+type StripeApp struct {
+	Name string
+	// SigningSecrets are the app's signing secrets (absec_…); any may match,
+	// which is how rotation works. They are secrets: never log them.
+	SigningSecrets []string
+	// Tolerance is how far a signature's timestamp may be from now, in
+	// either direction.
+	Tolerance time.Duration
+	// MaxBodyBytes is the largest signed body accepted (413 above it).
+	MaxBodyBytes uint32
+	// Source is "file:line" of the document, for messages.
+	Source string
+}
+
+// StripeApp returns the StripeApp with the given name.
+func (c *Config) StripeApp(name string) (*StripeApp, bool) {
+	for i := range c.StripeApps {
+		if c.StripeApps[i].Name == name {
+			return &c.StripeApps[i], true
+		}
+	}
+	return nil, false
 }
 
 // Upstream is a parsed spec.baseUrl plus its TLS trust settings.
