@@ -20,6 +20,8 @@ type wrkResult struct {
 	P99ms        float64 `json:"p99_ms"`
 	Non2xx       int64   `json:"non_2xx_3xx"`
 	SocketErrors int64   `json:"socket_errors"`
+	// SocketDetail is wrk's breakdown, e.g. "connect 0, read 1, write 0, timeout 0".
+	SocketDetail string `json:"socket_errors_detail,omitempty"`
 }
 
 func findWrk() (string, error) {
@@ -116,6 +118,7 @@ func parseWrk(out string) (wrkResult, error) {
 			r.Non2xx = v
 		case strings.HasPrefix(line, "Socket errors:"):
 			// "Socket errors: connect 0, read 1, write 0, timeout 0"
+			r.SocketDetail = strings.TrimSpace(strings.TrimPrefix(line, "Socket errors:"))
 			for i := 2; i+1 < len(f); i += 2 {
 				v, err := strconv.ParseInt(strings.TrimSuffix(f[i+1], ","), 10, 64)
 				if err != nil {

@@ -60,7 +60,7 @@ func TestParseWrkErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !near(r.RPS, 977.76) || r.Non2xx != 1960 || r.SocketErrors != 16 {
+	if !near(r.RPS, 977.76) || r.Non2xx != 1960 || r.SocketErrors != 16 || r.SocketDetail != "connect 0, read 3, write 1, timeout 12" {
 		t.Errorf("got %+v", r)
 	}
 	if !near(r.P50ms, 3.3) || !near(r.P99ms, 1020) {
