@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 : "${STRIPE_MOCK_PORT:=12111}"
 CONFIG=${ATLAS_CONFIG:-examples/sandbox/atlas.yml}
 # stripe-mock accepts any key shaped sk_test_…; Atlas injects it, the caller never sees it.
-export STRIPE_API_KEY=${STRIPE_API_KEY:-sk_test_atlas_sandbox}
+export STRIPE_API_KEY=${STRIPE_API_KEY:-sk_test_AtlasSandbox4242}
 
 if (exec 3<>/dev/tcp/127.0.0.1/$STRIPE_MOCK_PORT) 2>/dev/null; then
   echo "stripe-mock: something already listens on 127.0.0.1:$STRIPE_MOCK_PORT, using it"
