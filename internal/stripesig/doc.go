@@ -38,7 +38,8 @@
 //     fix it. Messages never contain a secret, an expected signature or
 //     request bytes.
 //
-// A Verifier is immutable and safe for concurrent use. On the success path
-// Verify does not allocate; VerifyIdentity allocates only the two identity
-// strings.
+// A Verifier is immutable and safe for concurrent use. It runs for every
+// signed request, so it keeps HMAC states in a pool: Verify does not
+// allocate, and VerifyIdentity and VerifyRequest allocate once, for the
+// identity's strings.
 package stripesig

@@ -128,9 +128,8 @@ func decodeLowerHex(dst *[sha256.Size]byte, s string) bool {
 		return false
 	}
 	for i := range dst {
-		hi, ok1 := lowerHexVal(s[2*i])
-		lo, ok2 := lowerHexVal(s[2*i+1])
-		if !ok1 || !ok2 {
+		hi, lo := lowerHex[s[2*i]], lowerHex[s[2*i+1]]
+		if hi|lo == 0xff {
 			return false
 		}
 		dst[i] = hi<<4 | lo
@@ -138,12 +137,17 @@ func decodeLowerHex(dst *[sha256.Size]byte, s string) bool {
 	return true
 }
 
-func lowerHexVal(c byte) (byte, bool) {
-	switch {
-	case c >= '0' && c <= '9':
-		return c - '0', true
-	case c >= 'a' && c <= 'f':
-		return c - 'a' + 10, true
+// lowerHex maps '0'-'9' and 'a'-'f' to their value and every other byte to
+// 0xff; a table keeps the per-request parse branch-free.
+var lowerHex = func() (t [256]byte) {
+	for i := range t {
+		t[i] = 0xff
 	}
-	return 0, false
-}
+	for c := '0'; c <= '9'; c++ {
+		t[c] = byte(c - '0')
+	}
+	for c := 'a'; c <= 'f'; c++ {
+		t[c] = byte(c - 'a' + 10)
+	}
+	return t
+}()

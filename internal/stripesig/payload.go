@@ -1,6 +1,7 @@
 package stripesig
 
 import (
+	"bytes"
 	"encoding/json"
 	"unicode/utf8"
 )
@@ -80,7 +81,13 @@ func identityOf(payload []byte) (Identity, *Error) {
 	if err != nil {
 		return Identity{}, err
 	}
-	return Identity{UserID: string(uid), AccountID: string(aid)}, nil
+	return newIdentity(uid, aid), nil
+}
+
+// newIdentity copies both ids into one allocation.
+func newIdentity(uid, aid []byte) Identity {
+	s := string(uid) + string(aid)
+	return Identity{UserID: s[:len(uid)], AccountID: s[len(uid):]}
 }
 
 // scanIdentity returns the decoded top-level "user_id" and "account_id"
@@ -185,14 +192,7 @@ func unquote(tok []byte) []byte {
 	return []byte(s)
 }
 
-func hasBackslash(b []byte) bool {
-	for _, c := range b {
-		if c == '\\' {
-			return true
-		}
-	}
-	return false
-}
+func hasBackslash(b []byte) bool { return bytes.IndexByte(b, '\\') >= 0 }
 
 func skipWS(p []byte, i int) int {
 	for i < len(p) && (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' || p[i] == '\r') {
@@ -202,13 +202,20 @@ func skipWS(p []byte, i int) int {
 }
 
 // skipString returns the index just past the string token starting at p[i].
+// It jumps from quote to quote (IndexByte is vectorised) and treats a quote
+// as closing when an even number of backslashes precede it.
 func skipString(p []byte, i int) int {
-	for i++; p[i] != '"'; i++ {
-		if p[i] == '\\' {
-			i++
+	for i++; ; {
+		q := i + bytes.IndexByte(p[i:], '"')
+		n := 0
+		for j := q - 1; j >= i && p[j] == '\\'; j-- {
+			n++
 		}
+		if n%2 == 0 {
+			return q + 1
+		}
+		i = q + 1
 	}
-	return i + 1
 }
 
 // skipValue returns the index just past the value starting at p[i].

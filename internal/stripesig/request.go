@@ -13,7 +13,8 @@ type Request struct {
 	UserID     string // stripe-user-id
 	AccountID  string // stripe-account-id
 	// Body is the raw request body. Set it only on routes that sign the
-	// body (POST, PUT, PATCH); it then is the signed payload.
+	// body (POST, PUT, PATCH); it then is the signed payload. Its size is
+	// the caller's to bound (Envoy's max_request_bytes).
 	Body []byte
 }
 
@@ -71,6 +72,6 @@ func (v *Verifier) VerifyRequest(r Request, now time.Time) (Identity, error) {
 			return Identity{}, errStripeUserMismatch
 		}
 	}
-	// string() copies, so the Identity does not alias pooled scratch.
-	return Identity{UserID: string(uid), AccountID: string(aid)}, nil
+	// newIdentity copies, so the Identity does not alias pooled scratch.
+	return newIdentity(uid, aid), nil
 }

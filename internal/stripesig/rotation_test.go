@@ -1,6 +1,9 @@
 package stripesig
 
-import "testing"
+import (
+	"fmt"
+	"testing"
+)
 
 func TestRotation(t *testing.T) {
 	oldSig := macHex(testPayload, testSecret, testNow.Unix())
@@ -36,5 +39,39 @@ func TestRotation(t *testing.T) {
 				t.Fatalf("identity = %+v", id)
 			}
 		})
+	}
+}
+
+// TestConcurrentUse shares one Verifier (and so its pooled HMAC states and
+// buffers) across goroutines; run with -race.
+func TestConcurrentUse(t *testing.T) {
+	v := newTestVerifier(t, testSecret2, testSecret)
+	reqs := []struct {
+		req  Request
+		want Identity
+	}{
+		{Request{Signature: Sign(testPayload, testSecret, testNow), StripeUser: string(testPayload)}, testIdentity},
+		{Request{Signature: Sign(UserPayload("usr_a", "acct_b"), testSecret2, testNow), UserID: "usr_a", AccountID: "acct_b"}, Identity{"usr_a", "acct_b"}},
+		{Request{Signature: Sign([]byte(`{"x":1,"user_id":"usr_c","account_id":"acct_d"}`), testSecret, testNow), Body: []byte(`{"x":1,"user_id":"usr_c","account_id":"acct_d"}`)}, Identity{"usr_c", "acct_d"}},
+		{Request{Signature: Sign(testPayload, []byte("absec_wrong"), testNow), StripeUser: string(testPayload)}, Identity{}},
+	}
+	done := make(chan error)
+	for g := range 8 {
+		go func() {
+			for i := range 300 {
+				r := reqs[(g+i)%len(reqs)]
+				id, _ := v.VerifyRequest(r.req, testNow)
+				if id != r.want {
+					done <- fmt.Errorf("goroutine %d: identity %+v, want %+v", g, id, r.want)
+					return
+				}
+			}
+			done <- nil
+		}()
+	}
+	for range 8 {
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
 	}
 }
