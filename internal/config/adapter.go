@@ -16,6 +16,10 @@ type adapterDoc struct {
 	node       *yaml.Node
 	adapter    *model.Adapter
 	referenced bool
+	// stripeAppName is the spec.stripeApp.name node, checked against the
+	// StripeApp documents once all documents are read.
+	stripeAppName *yaml.Node
+	stripeAppRef  string
 }
 
 func (p *parser) adapterDocument(root *yaml.Node, kind string) *adapterDoc {
@@ -67,6 +71,9 @@ func (p *parser) adapterDocument(root *yaml.Node, kind string) *adapterDoc {
 	if !p.tls(a, lookup(spec, "tls")) {
 		valid = false
 	}
+	if !p.adapterStripeApp(d, a, lookup(spec, "stripeApp")) {
+		valid = false
+	}
 	if valid {
 		d.adapter = a
 	}
@@ -74,11 +81,11 @@ func (p *parser) adapterDocument(root *yaml.Node, kind string) *adapterDoc {
 }
 
 // misspelled suggests the right spelling of key when spec has a key that
-// differs only in case (baseURL, BaseUrl).
+// differs only in case or a trailing s (baseURL, BaseUrl, signingSecret).
 func misspelled(m *yaml.Node, key string) string {
 	for i := 0; i+1 < len(m.Content); i += 2 {
 		k := m.Content[i]
-		if k.Kind == yaml.ScalarNode && k.Value != key && strings.EqualFold(k.Value, key) {
+		if k.Kind == yaml.ScalarNode && k.Value != key && strings.EqualFold(strings.TrimSuffix(k.Value, "s"), strings.TrimSuffix(key, "s")) {
 			return fmt.Sprintf(" (found %s at line %d: the key is spelled %s)", printable(k.Value), k.Line, key)
 		}
 	}

@@ -54,7 +54,7 @@ func (p *parser) port(n *yaml.Node, field string, def uint32) uint32 {
 	}
 	v, err := strconv.ParseUint(s, 10, 32)
 	if err != nil || v == 0 || v > 65535 {
-		p.errorf(n, "%s is %s; use a port number between 1 and 65535", field, printable(s))
+		p.errorf(n, "%s is %s; use a port number between 1 and 65535", field, shown(n, s))
 		return def
 	}
 	return uint32(v)
@@ -82,6 +82,10 @@ func (p *parser) adapterRefs(n *yaml.Node) []adapterRef {
 		kind, okKind := p.requiredText(ref, lookup(ref, "kind"), "adapterRef kind", hint)
 		apiVersion, okVersion := p.requiredText(ref, lookup(ref, "apiVersion"), "adapterRef apiVersion", hint)
 		if !okName || !okKind || !okVersion {
+			continue
+		}
+		if kind == KindStripeApp {
+			p.warnf(ref, "adapterRef %q has kind StripeApp; StripeApp documents need no adapterRef (adapters name them in spec.stripeApp), so this entry is ignored; remove it", name)
 			continue
 		}
 		if kind == KindHTTP && apiVersion != AdapterAPIVersion {

@@ -9,10 +9,16 @@
 // reported in Config.Warnings. Keys Atlas does not use (gatewayRegistration,
 // identityProviders, owner, …) are kept out of the model and never an error.
 //
+// Atlas's own documents use apiVersion atlas/v1alpha1. The one kind there is
+// StripeApp (spec.signingSecrets, spec.tolerance, spec.maxBodyBytes); it needs
+// no adapterRef, and HTTP adapters point at it with spec.stripeApp
+// {name, onBehalfOf}. Other kinds under atlas/v1alpha1 are warnings.
+//
 // `${{ NAME }}` inside a string value is replaced by the environment variable
 // NAME after YAML parsing. Only the values Atlas consumes are expanded
-// (metadata.name, spec.baseUrl, spec.headers, spec.tls.caFile, exposedPorts),
-// so a secret needed only by an unsupported adapter kind need not be set.
+// (metadata.name, spec.baseUrl, spec.headers, spec.tls.caFile, spec.stripeApp,
+// StripeApp specs, exposedPorts), so a secret needed only by an unsupported
+// adapter kind need not be set.
 //
 // Atlas extension to Moment's format, in an HTTP adapter document:
 //
@@ -48,6 +54,10 @@ const (
 	AdapterAPIVersion = "moment.dev/adapters/v1alpha1"
 	KindAtlas         = "Atlas"
 	KindHTTP          = "HTTP"
+	// AtlasExtAPIVersion holds Atlas's own document kinds (StripeApp), which
+	// Moment's tools do not know.
+	AtlasExtAPIVersion = "atlas/v1alpha1"
+	KindStripeApp      = "StripeApp"
 )
 
 // LookupEnv is how ${{ NAME }} is resolved (os.LookupEnv in production).
@@ -156,6 +166,7 @@ func lineOf(n *yaml.Node) int {
 func (p *parser) parse(docs []*yaml.Node) (*model.Config, error) {
 	var atlas *yaml.Node
 	var adapters []*adapterDoc
+	var apps []*stripeAppDoc
 	for _, doc := range docs {
 		root := resolve(doc)
 		if len(doc.Content) > 0 {
@@ -179,11 +190,16 @@ func (p *parser) parse(docs []*yaml.Node) (*model.Config, error) {
 				continue
 			}
 			atlas = root
+		case kind == KindStripeApp:
+			apps = append(apps, p.stripeAppDocument(root))
+		case rawScalar(lookup(root, "apiVersion")) == AtlasExtAPIVersion:
+			p.warnf(root, "a document of kind %s under apiVersion %s is not supported by this Atlas (it knows %s); it is ignored", word(kind), AtlasExtAPIVersion, KindStripeApp)
 		default:
 			adapters = append(adapters, p.adapterDocument(root, kind))
 		}
 	}
 	cfg := &model.Config{IngressPort: model.DefaultIngressPort, AdminPort: model.DefaultAdminPort}
+	cfg.StripeApps = p.linkStripeApps(apps, adapters)
 	if atlas == nil {
 		p.errorf(nil, "no Atlas document found; add one with `apiVersion: %s` and `kind: Atlas`", AtlasAPIVersion)
 	} else {
@@ -204,6 +220,14 @@ func (p *parser) parse(docs []*yaml.Node) (*model.Config, error) {
 	}
 	sort.Slice(cfg.Adapters, func(i, j int) bool { return cfg.Adapters[i].Name < cfg.Adapters[j].Name })
 	return cfg, nil
+}
+
+// rawScalar is a scalar's unexpanded value, or "".
+func rawScalar(n *yaml.Node) string {
+	if n = resolve(n); n != nil && n.Kind == yaml.ScalarNode {
+		return n.Value
+	}
+	return ""
 }
 
 func sortProblems(ps []problem) {

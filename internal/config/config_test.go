@@ -26,6 +26,15 @@ var testEnv = map[string]string{
 	"SPACEY_NAME":         "sk s3cr3t with spaces",
 	"ADMIN_PORT":          "19000",
 	"INTERNAL_KEY":        "internal-s3cr3t",
+	// StripeApp signing secrets. ODD_SECRET starts with the marker, so a
+	// message that shows even a secret's first bytes fails the tests.
+	"STRIPE_APP_SECRET":          "absec_s3cr3t_current_9f8e",
+	"STRIPE_APP_SECRET_PREVIOUS": "absec_s3cr3t_previous_7d6c",
+	"WEBHOOK_SECRET":             "whsec_s3cr3t_hook_5b4a",
+	"ODD_SECRET":                 "s3cr3t_without_prefix_3e2d",
+	"EMPTY_SECRET":               "",
+	"NEWLINE_SECRET":             "absec_s3cr3t\n",
+	"BACKEND_KEY":                "backend-s3cr3t",
 }
 
 // testOptions resolves variables from testEnv and serves extra in-memory
@@ -100,6 +109,8 @@ func TestLoadExamples(t *testing.T) {
 		{"stripe testdata", "testdata/stripe.yaml", 1},
 		{"stripe example", "../../examples/stripe/atlas.yml", 1},
 		{"moment seed example", "../../examples/moment-seed/atlas.yml", 5},
+		{"stripe app testdata", "testdata/stripe-app.yaml", 2},
+		{"stripe app example", "../../examples/stripe-app/atlas.yml", 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -36,12 +36,40 @@ func expand(s string, lookup LookupEnv) (string, []error) {
 		}
 		v, ok := lookup(name)
 		if !ok {
-			errs = append(errs, fmt.Errorf("environment variable %s is not set; export it where Atlas runs (export %s=…) or fix the name", name, name))
+			errs = append(errs, &unsetVarError{name})
 			continue
 		}
 		b.WriteString(v)
 	}
 	return b.String(), errs
+}
+
+// unsetVarError is expand's error for a reference to an unset variable;
+// callers with a better hint (signing secrets) recognise it with errors.As.
+type unsetVarError struct{ name string }
+
+func (e *unsetVarError) Error() string {
+	return fmt.Sprintf("environment variable %s is not set; export it where Atlas runs (export %s=…) or fix the name", e.name, e.name)
+}
+
+// refNames returns the variable names s refers to with ${{ NAME }}, in order.
+func refNames(s string) []string {
+	var names []string
+	for {
+		i := strings.Index(s, "${{")
+		if i < 0 {
+			return names
+		}
+		s = s[i+len("${{"):]
+		j := strings.Index(s, "}}")
+		if j < 0 {
+			return names
+		}
+		if name := strings.TrimSpace(s[:j]); validEnvName(name) {
+			names = append(names, name)
+		}
+		s = s[j+len("}}"):]
+	}
 }
 
 func validEnvName(name string) bool {

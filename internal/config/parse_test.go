@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/atlas-gateway/atlas/internal/model"
 )
 
 const atlasHead = "apiVersion: moment.dev/atlas/v1alpha1\nkind: Atlas\n"
@@ -91,6 +93,9 @@ func FuzzParse(f *testing.F) {
 		}
 	}
 	f.Add([]byte(atlasHead + "a: &x [*x]\nspec: &s {apiAdapters: *s}\n"))
+	f.Add([]byte(atlasHead + "spec:\n  apiAdapters:\n  - adapterRef: {apiVersion: moment.dev/adapters/v1alpha1, kind: HTTP, name: stripe}\n" + stripeDoc +
+		"  stripeApp: {name: my-app, onBehalfOf: true}\n---\napiVersion: atlas/v1alpha1\nkind: StripeApp\nmetadata: {name: my-app}\n" +
+		"spec: {signingSecrets: [absec_x, whsec_y], tolerance: 5m, maxBodyBytes: 1024}\n"))
 	opts := Options{
 		LookupEnv: func(k string) (string, bool) {
 			if strings.HasPrefix(k, "U") {
@@ -112,5 +117,36 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("problem without file position: %q", msg)
 			}
 		}
+		if err == nil {
+			checkStripeApps(t, cfg)
+		}
 	})
+}
+
+// checkStripeApps asserts what consumers rely on in a valid Config's
+// StripeApps: sorted unique names, usable secrets and limits, and every
+// adapter's spec.stripeApp naming one of them.
+func checkStripeApps(t *testing.T, cfg *model.Config) {
+	t.Helper()
+	for i, app := range cfg.StripeApps {
+		if i > 0 && cfg.StripeApps[i-1].Name >= app.Name {
+			t.Fatalf("StripeApps not sorted and unique: %q then %q", cfg.StripeApps[i-1].Name, app.Name)
+		}
+		if len(app.SigningSecrets) == 0 || app.Tolerance <= 0 || app.Tolerance > MaxSignatureTolerance ||
+			app.MaxBodyBytes == 0 || app.MaxBodyBytes > MaxBodyBytesLimit {
+			t.Fatalf("invalid StripeApp accepted: %q", app.Name)
+		}
+		for _, s := range app.SigningSecrets {
+			if s == "" || strings.ContainsAny(s, " \t\r\n") {
+				t.Fatalf("StripeApp %q: unusable signing secret accepted", app.Name)
+			}
+		}
+	}
+	for _, a := range cfg.Adapters {
+		if a.StripeApp != nil {
+			if _, ok := cfg.StripeApp(a.StripeApp.Name); !ok {
+				t.Fatalf("adapter %q refers to missing StripeApp %q", a.Name, a.StripeApp.Name)
+			}
+		}
+	}
 }

@@ -22,14 +22,18 @@ const maxAdapterName = 63
 
 // ValidateAdapterName checks that name can be an adapter's metadata.name: a
 // single URL path segment in /v1/apis/http/{name}/.
-func ValidateAdapterName(name string) error {
+func ValidateAdapterName(name string) error { return validateName("adapter", name) }
+
+// validateName applies the adapter name rules to any document's name; what
+// ("adapter", "StripeApp") starts the message.
+func validateName(what, name string) error {
 	switch {
 	case name == "":
-		return errors.New("adapter name is empty")
+		return fmt.Errorf("%s name is empty", what)
 	case len(name) > maxAdapterName:
-		return fmt.Errorf("adapter name is %d characters long; use at most %d", len(name), maxAdapterName)
+		return fmt.Errorf("%s name is %d characters long; use at most %d", what, len(name), maxAdapterName)
 	case !adapterName.MatchString(name):
-		return fmt.Errorf("adapter name %s is not a single URL path segment: use lowercase letters, digits, '-', '.' and '_', starting and ending with a letter or digit (pattern [a-z0-9]([-a-z0-9._]*[a-z0-9])?)", printable(name))
+		return fmt.Errorf("%s name %s is not a single URL path segment: use lowercase letters, digits, '-', '.' and '_', starting and ending with a letter or digit (pattern [a-z0-9]([-a-z0-9._]*[a-z0-9])?)", what, printable(name))
 	}
 	return nil
 }

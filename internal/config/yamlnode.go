@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strconv"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 )
@@ -88,6 +89,15 @@ func (p *parser) requiredText(parent, n *yaml.Node, field, hint string) (string,
 		return "", false
 	}
 	return s, ok
+}
+
+// shown is how a message shows a scalar's value: the raw text when it holds
+// a ${{ }} reference (the expansion may be a secret), else the value.
+func shown(n *yaml.Node, expanded string) string {
+	if n = resolve(n); n != nil && strings.Contains(n.Value, "${{") {
+		return printable(n.Value)
+	}
+	return printable(expanded)
 }
 
 func kindName(n *yaml.Node) string {
