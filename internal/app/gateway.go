@@ -40,7 +40,9 @@ func (g *gateway) apply(ctx context.Context, cfg *model.Config) error {
 		return fmt.Errorf("translating the configuration: %w", err)
 	}
 	g.redact.Set(secretValues(cfg))
-	g.extproc.Update(cfg)
+	if err := g.extproc.Update(cfg); err != nil {
+		return err
+	}
 	version, err := g.xds.Publish(ctx, res)
 	if err != nil {
 		return err
@@ -76,6 +78,9 @@ func secretValues(cfg *model.Config) []string {
 				out = append(out, cred)
 			}
 		}
+	}
+	for _, app := range cfg.StripeApps {
+		out = append(out, app.SigningSecrets...)
 	}
 	return out
 }

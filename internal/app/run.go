@@ -24,6 +24,7 @@ import (
 type runFlags struct {
 	file         string
 	injection    string
+	sigFilter    string
 	envoyMode    string
 	envoyBin     string
 	xdsAddress   string
@@ -43,6 +44,7 @@ func parseRunFlags(args []string, stderr io.Writer) (runFlags, error) {
 	fs.SetOutput(stderr)
 	fs.StringVar(&f.file, "f", "", "Atlas configuration file (required); edits are applied live")
 	fs.StringVar(&f.injection, "injection", "static", "how adapter headers are injected: static (Envoy credential_injector + SDS, no extra hop) or extproc (Atlas ext_proc service)")
+	fs.StringVar(&f.sigFilter, "signature-filter", "extproc", "Envoy filter that verifies Stripe App signatures on adapters with spec.stripeApp: extproc or extauthz")
 	fs.StringVar(&f.envoyMode, "envoy", "managed", "managed: start and supervise a local Envoy; external: serve xDS only, for Envoys started with envoy/bootstrap.yaml")
 	fs.StringVar(&f.envoyBin, "envoy-bin", "", "Envoy binary (default: $ENVOY_BIN, then envoy on PATH, then .tools/ from make envoy)")
 	fs.StringVar(&f.xdsAddress, "xds-address", "127.0.0.1:18000", "address of the control plane gRPC server (xDS, ext_proc)")
@@ -67,6 +69,10 @@ func parseRunFlags(args []string, stderr io.Writer) (runFlags, error) {
 	}
 	if f.injection != string(translate.InjectionStatic) && f.injection != string(translate.InjectionExtProc) {
 		fmt.Fprintf(stderr, "atlas run: --injection %q: use static or extproc\n", f.injection)
+		return f, ErrUsage
+	}
+	if f.sigFilter != string(translate.SignatureExtProc) && f.sigFilter != string(translate.SignatureExtAuthz) {
+		fmt.Fprintf(stderr, "atlas run: --signature-filter %q: use extproc or extauthz\n", f.sigFilter)
 		return f, ErrUsage
 	}
 	if f.envoyMode != "managed" && f.envoyMode != "external" {
@@ -103,9 +109,10 @@ func runCommand(ctx context.Context, args []string, stderr io.Writer) error {
 	defer cancel()
 
 	gw := &gateway{
-		log:     log,
-		file:    f.file,
-		opts:    translate.Options{Injection: translate.Injection(f.injection), ListenAddress: f.ingress, SystemCAFile: f.systemCA},
+		log:  log,
+		file: f.file,
+		opts: translate.Options{Injection: translate.Injection(f.injection), ListenAddress: f.ingress, SystemCAFile: f.systemCA,
+			SignatureFilter: translate.SignatureFilter(f.sigFilter)},
 		xds:     xds.New(ctx, log.With("component", "xds")),
 		extproc: extproc.New(log.With("component", "extproc")),
 	}

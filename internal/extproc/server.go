@@ -2,21 +2,25 @@
 //
 // Envoy opens one bidirectional stream per request on routes that enable the
 // filter; the route names its adapter in the stream's gRPC initial metadata
-// (translate.AdapterMetadataKey). For request headers the server answers with
-// header mutations that set the adapter's credentials (raw_value, overwriting
-// any client copy). Configuration is swapped atomically by Update, so a reload
-// reaches new streams at once without locking the request path.
+// (translate.AdapterMetadataKey). On plain adapters the server answers the
+// request headers with header mutations that set the adapter's credentials
+// (raw_value, overwriting any client copy). On adapters that require a
+// Stripe App signature it verifies the request first (internal/verify) —
+// from the headers, or from the buffered body for POST/PUT/PATCH — and either
+// forwards it with credentials and the verified identity, or answers with a
+// Stripe-shaped error. Configuration is swapped atomically by Update, so a
+// reload reaches new streams at once without locking the request path.
 package extproc
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"sync/atomic"
+	"time"
 
-	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
-	typev3 "github.com/envoyproxy/go-control-plane/envoy/type/v3"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
@@ -24,25 +28,29 @@ import (
 
 	"github.com/atlas-gateway/atlas/internal/model"
 	"github.com/atlas-gateway/atlas/internal/translate"
+	"github.com/atlas-gateway/atlas/internal/verify"
 )
 
 // Server implements envoy.service.ext_proc.v3.ExternalProcessor.
 type Server struct {
 	extprocv3.UnimplementedExternalProcessorServer
 	log   *slog.Logger
+	now   func() time.Time
 	state atomic.Pointer[state]
 }
 
-// state is immutable: one precomputed response per adapter, shared by every
-// stream, so the request path allocates nothing to build it.
+// state is immutable: one precomputed response per plain adapter, shared by
+// every stream, and the verification engine for signed adapters.
 type state struct {
 	headers map[string]*extprocv3.ProcessingResponse
+	engine  *verify.Engine
 }
 
 // New returns a Server that knows no adapters until Update is called.
 func New(log *slog.Logger) *Server {
-	s := &Server{log: log}
-	s.state.Store(&state{headers: map[string]*extprocv3.ProcessingResponse{}})
+	s := &Server{log: log, now: time.Now}
+	empty, _ := verify.New(&model.Config{})
+	s.state.Store(&state{headers: map[string]*extprocv3.ProcessingResponse{}, engine: empty})
 	return s
 }
 
@@ -50,34 +58,26 @@ func New(log *slog.Logger) *Server {
 func (s *Server) Register(g *grpc.Server) { extprocv3.RegisterExternalProcessorServer(g, s) }
 
 // Update makes cfg the configuration for every stream opened from now on.
-func (s *Server) Update(cfg *model.Config) {
-	st := &state{headers: make(map[string]*extprocv3.ProcessingResponse, len(cfg.Adapters))}
+func (s *Server) Update(cfg *model.Config) error {
+	engine, err := verify.New(cfg)
+	if err != nil {
+		return fmt.Errorf("ext_proc: %w", err)
+	}
+	st := &state{headers: make(map[string]*extprocv3.ProcessingResponse, len(cfg.Adapters)), engine: engine}
 	for _, a := range cfg.Adapters {
-		st.headers[a.Name] = headersResponse(a.Headers)
+		hs := make([]verify.Header, 0, len(a.Headers))
+		for _, h := range a.Headers {
+			hs = append(hs, verify.Header{Name: h.Name, Value: h.Value})
+		}
+		st.headers[a.Name] = headersResponse(mutation(hs, nil))
 	}
 	s.state.Store(st)
-}
-
-func headersResponse(hs []model.Header) *extprocv3.ProcessingResponse {
-	set := make([]*corev3.HeaderValueOption, 0, len(hs))
-	for _, h := range hs {
-		set = append(set, &corev3.HeaderValueOption{
-			// Since Envoy 1.27 only raw_value carries the bytes.
-			Header:       &corev3.HeaderValue{Key: h.Name, RawValue: []byte(h.Value)},
-			AppendAction: corev3.HeaderValueOption_OVERWRITE_IF_EXISTS_OR_ADD,
-		})
-	}
-	return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_RequestHeaders{
-		RequestHeaders: &extprocv3.HeadersResponse{Response: &extprocv3.CommonResponse{
-			HeaderMutation: &extprocv3.HeaderMutation{SetHeaders: set},
-		}},
-	}}
+	return nil
 }
 
 // Process serves one request's stream.
 func (s *Server) Process(stream extprocv3.ExternalProcessor_ProcessServer) error {
-	adapter := adapterOf(stream)
-	st := s.state.Load()
+	ex := exchange{st: s.state.Load(), adapter: adapterOf(stream), now: s.now, log: s.log}
 	for {
 		req, err := stream.Recv()
 		if errors.Is(err, io.EOF) {
@@ -86,36 +86,16 @@ func (s *Server) Process(stream extprocv3.ExternalProcessor_ProcessServer) error
 		if err != nil {
 			return err
 		}
-		resp := respond(st, adapter, req)
+		resp := ex.handle(req)
 		if resp == nil {
-			s.log.Warn("ext_proc: unexpected message for a headers-only route", "adapter", adapter)
-			return status.Error(codes.FailedPrecondition, "Atlas ext_proc only processes request headers on this route")
+			s.log.Warn("ext_proc: unexpected message for this route's processing mode", "adapter", ex.adapter)
+			return status.Error(codes.FailedPrecondition, "Atlas ext_proc got a message its route's processing mode does not send")
 		}
 		if err := stream.Send(resp); err != nil {
 			return err
 		}
 	}
 }
-
-func respond(st *state, adapter string, req *extprocv3.ProcessingRequest) *extprocv3.ProcessingResponse {
-	if _, ok := req.GetRequest().(*extprocv3.ProcessingRequest_RequestHeaders); !ok {
-		return nil
-	}
-	if r, ok := st.headers[adapter]; ok {
-		return r
-	}
-	// A route can outlive its adapter for the moment between a reload here
-	// and Envoy receiving the new routes: answer as the 404 route would.
-	return notFound
-}
-
-var notFound = &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_ImmediateResponse{
-	ImmediateResponse: &extprocv3.ImmediateResponse{
-		Status:  &typev3.HttpStatus{Code: typev3.StatusCode_NotFound},
-		Body:    []byte(translate.NotFoundMessage),
-		Details: "atlas_unknown_adapter",
-	},
-}}
 
 func adapterOf(stream grpc.ServerStream) string {
 	md, _ := metadata.FromIncomingContext(stream.Context())

@@ -43,7 +43,7 @@ func headersRequest() *extprocv3.ProcessingRequest {
 	}}
 }
 
-func exchange(t *testing.T, c extprocv3.ExternalProcessorClient, adapter string) *extprocv3.ProcessingResponse {
+func roundTrip(t *testing.T, c extprocv3.ExternalProcessorClient, adapter string) *extprocv3.ProcessingResponse {
 	t.Helper()
 	ctx := metadata.AppendToOutgoingContext(t.Context(), translate.AdapterMetadataKey, adapter)
 	stream, err := c.Process(ctx)
@@ -63,14 +63,14 @@ func exchange(t *testing.T, c extprocv3.ExternalProcessorClient, adapter string)
 
 func TestProcessInjectsAdapterHeaders(t *testing.T) {
 	s, c := startServer(t)
-	s.Update(&model.Config{Adapters: []model.Adapter{{
+	mustUpdate(t, s, &model.Config{Adapters: []model.Adapter{{
 		Name: "datadog",
 		Headers: []model.Header{
 			{Name: "DD-API-KEY", Value: "k1"},
 			{Name: "DD-APPLICATION-KEY", Value: "k2"},
 		},
 	}}})
-	resp := exchange(t, c, "datadog")
+	resp := roundTrip(t, c, "datadog")
 	set := resp.GetRequestHeaders().GetResponse().GetHeaderMutation().GetSetHeaders()
 	if len(set) != 2 {
 		t.Fatalf("got %d header mutations, want 2: %v", len(set), resp)
@@ -88,8 +88,8 @@ func TestProcessInjectsAdapterHeaders(t *testing.T) {
 
 func TestProcessUnknownAdapterAnswers404(t *testing.T) {
 	s, c := startServer(t)
-	s.Update(&model.Config{})
-	resp := exchange(t, c, "gone")
+	mustUpdate(t, s, &model.Config{})
+	resp := roundTrip(t, c, "gone")
 	ir := resp.GetImmediateResponse()
 	if ir == nil || ir.GetStatus().GetCode() != 404 {
 		t.Fatalf("got %v, want an immediate 404", resp)
@@ -98,10 +98,17 @@ func TestProcessUnknownAdapterAnswers404(t *testing.T) {
 
 func TestUpdateReachesNewStreams(t *testing.T) {
 	s, c := startServer(t)
-	s.Update(&model.Config{Adapters: []model.Adapter{{Name: "a", Headers: []model.Header{{Name: "X-Key", Value: "old"}}}}})
-	s.Update(&model.Config{Adapters: []model.Adapter{{Name: "a", Headers: []model.Header{{Name: "X-Key", Value: "new"}}}}})
-	got := exchange(t, c, "a").GetRequestHeaders().GetResponse().GetHeaderMutation().GetSetHeaders()
+	mustUpdate(t, s, &model.Config{Adapters: []model.Adapter{{Name: "a", Headers: []model.Header{{Name: "X-Key", Value: "old"}}}}})
+	mustUpdate(t, s, &model.Config{Adapters: []model.Adapter{{Name: "a", Headers: []model.Header{{Name: "X-Key", Value: "new"}}}}})
+	got := roundTrip(t, c, "a").GetRequestHeaders().GetResponse().GetHeaderMutation().GetSetHeaders()
 	if len(got) != 1 || string(got[0].GetHeader().GetRawValue()) != "new" {
 		t.Fatalf("after Update the stream got %v, want X-Key=new", got)
+	}
+}
+
+func mustUpdate(t *testing.T, s *Server, cfg *model.Config) {
+	t.Helper()
+	if err := s.Update(cfg); err != nil {
+		t.Fatal(err)
 	}
 }

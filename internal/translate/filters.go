@@ -10,6 +10,7 @@ import (
 	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
 	genericv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/http/injected_credentials/generic/v3"
 	tlsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
+	typev3 "github.com/envoyproxy/go-control-plane/envoy/type/v3"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"
 	"google.golang.org/protobuf/types/known/durationpb"
@@ -27,20 +28,25 @@ const extProcMessageTimeout = 200 * time.Millisecond
 // httpFilters returns the HCM filter chain. Every Atlas filter is disabled at
 // the listener and enabled only on the routes that need it, so an adapter
 // pays only for its own filters.
-func httpFilters(adapters []model.Adapter, opts Options) ([]*hcmv3.HttpFilter, error) {
-	var out []*hcmv3.HttpFilter
-	switch opts.Injection {
-	case InjectionStatic:
-		for _, a := range adapters {
+//
+// Order: CORS answers preflights first; then the signature verifier, so
+// nothing is injected into a request that fails verification; then the
+// static credential injectors; ext_proc; the router. ext_proc (and ext_authz
+// when selected) are always present, so adding an adapter never changes the
+// listener in ext_proc mode (a listener change drains open connections).
+func httpFilters(cfg *model.Config, opts Options) ([]*hcmv3.HttpFilter, error) {
+	out := []*hcmv3.HttpFilter{corsFilter()}
+	if opts.SignatureFilter == SignatureExtAuthz {
+		out = append(out, extAuthzFilter(maxSignedBody(cfg)))
+	}
+	if opts.Injection == InjectionStatic {
+		for _, a := range unsigned(cfg.Adapters) {
 			for _, h := range a.Headers {
 				out = append(out, credentialInjector(a.Name, h))
 			}
 		}
-	case InjectionExtProc:
-		// Always present, so adding an adapter never changes the listener
-		// (a listener change drains every open connection).
-		out = append(out, extProcFilter())
 	}
+	out = append(out, extProcFilter())
 	return append(out, routerFilter()), nil
 }
 
@@ -71,6 +77,7 @@ func extProcFilter() *hcmv3.HttpFilter {
 			Timeout:         durationpb.New(extProcMessageTimeout),
 		},
 		FailureModeAllow: false, // fail closed: no credentials, no request.
+		StatusOnError:    &typev3.HttpStatus{Code: statusOnVerifierError},
 		MessageTimeout:   durationpb.New(extProcMessageTimeout),
 		ProcessingMode: &extprocv3.ProcessingMode{
 			RequestHeaderMode:   extprocv3.ProcessingMode_SEND,
@@ -90,7 +97,11 @@ func extProcFilter() *hcmv3.HttpFilter {
 }
 
 // routeFilterConfigs enables, on one adapter's routes, the filters it needs.
-func routeFilterConfigs(a model.Adapter, opts Options) map[string]*anypb.Any {
+func routeFilterConfigs(cfg *model.Config, a model.Adapter, opts Options) map[string]*anypb.Any {
+	if a.StripeApp != nil {
+		app, _ := cfg.StripeApp(a.StripeApp.Name)
+		return signedFilterConfigs(a, app, opts)
+	}
 	out := map[string]*anypb.Any{}
 	switch opts.Injection {
 	case InjectionStatic:

@@ -19,7 +19,7 @@ func buildListener(cfg *model.Config, opts Options) (*listenerv3.Listener, error
 	if port == 0 {
 		port = model.DefaultIngressPort
 	}
-	filters, err := httpFilters(cfg.Adapters, opts)
+	filters, err := httpFilters(cfg, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -47,8 +47,10 @@ func buildListener(cfg *model.Config, opts Options) (*listenerv3.Listener, error
 		},
 	}
 	return &listenerv3.Listener{
-		Name:    ListenerName,
-		Address: socketAddress(opts.ListenAddress, port),
+		Name: ListenerName,
+		// Envoy must be able to buffer the largest signed body it verifies.
+		PerConnectionBufferLimitBytes: wrapperspb.UInt32(maxSignedBody(cfg)),
+		Address:                       socketAddress(opts.ListenAddress, port),
 		FilterChains: []*listenerv3.FilterChain{{
 			Filters: []*listenerv3.Filter{{
 				Name:       "envoy.filters.network.http_connection_manager",

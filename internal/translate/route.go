@@ -20,11 +20,11 @@ const NotFoundMessage = "Unrecognized request URL. Atlas serves API adapters at 
 
 // buildRoutes returns the route configuration: two routes per adapter (its
 // bare path and everything under it), then a 404 for everything else.
-func buildRoutes(adapters []model.Adapter, clusterOf map[string]string, opts Options) (*routev3.RouteConfiguration, error) {
-	routes := make([]*routev3.Route, 0, 2*len(adapters)+1)
-	for _, a := range adapters {
+func buildRoutes(cfg *model.Config, clusterOf map[string]string, opts Options) (*routev3.RouteConfiguration, error) {
+	routes := make([]*routev3.Route, 0, 2*len(cfg.Adapters)+1)
+	for _, a := range cfg.Adapters {
 		prefix := RoutePrefix + a.Name
-		filters := routeFilterConfigs(a, opts)
+		filters := routeFilterConfigs(cfg, a, opts)
 		routes = append(routes,
 			adapterRoute(a, clusterOf[a.Name], &routev3.RouteMatch{PathSpecifier: &routev3.RouteMatch_Prefix{Prefix: prefix + "/"}}, a.Upstream.BasePath+"/", filters),
 			adapterRoute(a, clusterOf[a.Name], &routev3.RouteMatch{PathSpecifier: &routev3.RouteMatch_Path{Path: prefix}}, bareRewrite(a.Upstream.BasePath), filters),
@@ -56,9 +56,15 @@ func bareRewrite(basePath string) string {
 }
 
 func adapterRoute(a model.Adapter, cluster string, match *routev3.RouteMatch, rewrite string, filters map[string]*anypb.Any) *routev3.Route {
+	var strip []string
+	if a.StripeApp == nil {
+		// Only a verified request may carry the identity headers.
+		strip = identityHeaders()
+	}
 	return &routev3.Route{
-		Name:  a.Name,
-		Match: match,
+		RequestHeadersToRemove: strip,
+		Name:                   a.Name,
+		Match:                  match,
 		Action: &routev3.Route_Route{Route: &routev3.RouteAction{
 			ClusterSpecifier:     &routev3.RouteAction_Cluster{Cluster: cluster},
 			PrefixRewrite:        rewrite,

@@ -54,6 +54,8 @@ type Options struct {
 	// SystemCAFile is the trust bundle path on the Envoy host used for https
 	// upstreams without a custom CA; empty means DefaultSystemCAFile.
 	SystemCAFile string
+	// SignatureFilter verifies Stripe App signatures; empty means extproc.
+	SignatureFilter SignatureFilter
 }
 
 // Resources are the Envoy resources for one snapshot, by xDS type.
@@ -73,12 +75,22 @@ func Translate(cfg *model.Config, opts Options) (*Resources, error) {
 	if opts.Injection != InjectionStatic && opts.Injection != InjectionExtProc {
 		return nil, fmt.Errorf("translate: unknown injection mode %q: use %q or %q", opts.Injection, InjectionStatic, InjectionExtProc)
 	}
+	if opts.SignatureFilter != SignatureExtProc && opts.SignatureFilter != SignatureExtAuthz {
+		return nil, fmt.Errorf("translate: unknown signature filter %q: use %q or %q", opts.SignatureFilter, SignatureExtProc, SignatureExtAuthz)
+	}
+	for _, a := range cfg.Adapters {
+		if a.StripeApp != nil {
+			if _, ok := cfg.StripeApp(a.StripeApp.Name); !ok {
+				return nil, fmt.Errorf("translate: adapter %q names StripeApp %q, which is not in the configuration", a.Name, a.StripeApp.Name)
+			}
+		}
+	}
 	clusters, clusterOf := buildClusters(cfg.Adapters, opts)
 	lis, err := buildListener(cfg, opts)
 	if err != nil {
 		return nil, err
 	}
-	rc, err := buildRoutes(cfg.Adapters, clusterOf, opts)
+	rc, err := buildRoutes(cfg, clusterOf, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -88,7 +100,7 @@ func Translate(cfg *model.Config, opts Options) (*Resources, error) {
 		Clusters:  clusters,
 	}
 	if opts.Injection == InjectionStatic {
-		res.Secrets = buildSecrets(cfg.Adapters)
+		res.Secrets = buildSecrets(unsigned(cfg.Adapters))
 	}
 	return res, nil
 }
@@ -100,8 +112,23 @@ func (o Options) withDefaults() Options {
 	if o.ListenAddress == "" {
 		o.ListenAddress = "0.0.0.0"
 	}
+	if o.SignatureFilter == "" {
+		o.SignatureFilter = SignatureExtProc
+	}
 	if o.SystemCAFile == "" {
 		o.SystemCAFile = DefaultSystemCAFile
 	}
 	return o
+}
+
+// unsigned returns the adapters without spec.stripeApp: on signed adapters
+// the verifier injects the credentials.
+func unsigned(adapters []model.Adapter) []model.Adapter {
+	out := make([]model.Adapter, 0, len(adapters))
+	for _, a := range adapters {
+		if a.StripeApp == nil {
+			out = append(out, a)
+		}
+	}
+	return out
 }

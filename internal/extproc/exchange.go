@@ -1,0 +1,104 @@
+package extproc
+
+import (
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
+
+	"github.com/atlas-gateway/atlas/internal/translate"
+	"github.com/atlas-gateway/atlas/internal/verify"
+)
+
+// exchange is the state of one request's stream.
+type exchange struct {
+	st      *state
+	adapter string
+	now     func() time.Time
+	log     *slog.Logger
+	// pending is set when a signed request waits for its body.
+	pending *verify.Input
+}
+
+func (x *exchange) handle(req *extprocv3.ProcessingRequest) *extprocv3.ProcessingResponse {
+	switch r := req.GetRequest().(type) {
+	case *extprocv3.ProcessingRequest_RequestHeaders:
+		return x.onHeaders(r.RequestHeaders)
+	case *extprocv3.ProcessingRequest_RequestBody:
+		return x.onBody(r.RequestBody)
+	}
+	return nil
+}
+
+func (x *exchange) onHeaders(h *extprocv3.HttpHeaders) *extprocv3.ProcessingResponse {
+	if !x.st.engine.Signed(x.adapter) {
+		if r, ok := x.st.headers[x.adapter]; ok {
+			return r
+		}
+		return immediate(404, verify.CodeUnknownAdapter, translate.NotFoundMessage)
+	}
+	in, contentLength := readHeaders(x.adapter, h.GetHeaders())
+	if h.GetEndOfStream() || !verify.BodyMethods(in.Method) {
+		// No body to verify: decide now. (A body on a GET is forwarded
+		// untouched; the signature covered the headers.)
+		return x.decide(in, headersResponse)
+	}
+	if d := x.st.engine.CheckLength(x.adapter, contentLength); d != nil {
+		return immediate(d.Status, d.Code, d.Message)
+	}
+	x.pending = &in
+	return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_RequestHeaders{RequestHeaders: &extprocv3.HeadersResponse{}}}
+}
+
+func (x *exchange) onBody(b *extprocv3.HttpBody) *extprocv3.ProcessingResponse {
+	if x.pending == nil {
+		return bodyResponse(nil)
+	}
+	in := *x.pending
+	x.pending = nil
+	in.Body = b.GetBody()
+	return x.decide(in, bodyResponse)
+}
+
+func (x *exchange) decide(in verify.Input, wrap func(*extprocv3.HeaderMutation) *extprocv3.ProcessingResponse) *extprocv3.ProcessingResponse {
+	d := x.st.engine.Decide(in, x.now())
+	if !d.Allow {
+		x.log.Debug("signed request refused", "adapter", x.adapter, "method", in.Method, "code", d.Code)
+		return immediate(d.Status, d.Code, d.Message)
+	}
+	return wrap(mutation(d.Set, d.Remove))
+}
+
+// readHeaders picks the fields verification needs out of Envoy's header map.
+func readHeaders(adapter string, hm *corev3.HeaderMap) (verify.Input, int64) {
+	in := verify.Input{Adapter: adapter}
+	contentLength := int64(-1)
+	for _, h := range hm.GetHeaders() {
+		v := h.GetValue()
+		if raw := h.GetRawValue(); len(raw) > 0 {
+			v = string(raw)
+		}
+		switch strings.ToLower(h.GetKey()) {
+		case ":method":
+			in.Method = v
+		case "stripe-signature":
+			in.Signature = v
+		case "stripe-user":
+			in.StripeUser = v
+		case "stripe-user-id":
+			in.UserID = v
+		case "stripe-account-id":
+			in.AccountID = v
+		case "stripe-account":
+			in.StripeAccount = v
+		case "content-length":
+			if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+				contentLength = n
+			}
+		}
+	}
+	return in, contentLength
+}
