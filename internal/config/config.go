@@ -70,11 +70,19 @@ type Options struct {
 	LookupEnv LookupEnv
 	// ReadFile reads the configuration and spec.tls.caFile; nil means os.ReadFile.
 	ReadFile func(string) ([]byte, error)
+	// LookupSecret resolves ${{ secret:NAME }} from the admin API's secret
+	// store; nil means no stored secrets exist.
+	LookupSecret LookupEnv
+
+	combined bool // LookupEnv already dispatches secret: references
 }
 
 func (o Options) withDefaults() Options {
 	if o.LookupEnv == nil {
 		o.LookupEnv = os.LookupEnv
+	}
+	if !o.combined {
+		o.LookupEnv, o.combined = combinedLookup(o.LookupEnv, o.LookupSecret), true
 	}
 	if o.ReadFile == nil {
 		o.ReadFile = os.ReadFile
@@ -131,10 +139,14 @@ func decodeDocuments(filename string, data []byte) (docs []*yaml.Node, err error
 
 // parser accumulates problems and warnings while walking the documents.
 type parser struct {
-	file     string
-	opts     Options
-	problems []problem
-	warnings []problem
+	file string
+	opts Options
+	// api are admin-API adapters (ParseWithAPI); apiUsedApps the StripeApps
+	// they name, so those do not count as unused.
+	api         []APIAdapter
+	apiUsedApps map[string]bool
+	problems    []problem
+	warnings    []problem
 }
 
 type problem struct {
@@ -199,6 +211,7 @@ func (p *parser) parse(docs []*yaml.Node) (*model.Config, error) {
 		}
 	}
 	cfg := &model.Config{IngressPort: model.DefaultIngressPort, AdminPort: model.DefaultAdminPort}
+	api := p.parseAPIDocs()
 	cfg.StripeApps = p.linkStripeApps(apps, adapters)
 	if atlas == nil {
 		p.errorf(nil, "no Atlas document found; add one with `apiVersion: %s` and `kind: Atlas`", AtlasAPIVersion)
@@ -206,6 +219,7 @@ func (p *parser) parse(docs []*yaml.Node) (*model.Config, error) {
 		refs := p.atlasDocument(atlas, cfg)
 		cfg.Adapters = p.resolveRefs(refs, adapters)
 	}
+	p.mergeAPIDocs(cfg, api, adapters)
 	sortProblems(p.warnings)
 	for _, w := range p.warnings {
 		cfg.Warnings = append(cfg.Warnings, w.err.Error())

@@ -30,7 +30,7 @@ func expand(s string, lookup LookupEnv) (string, []error) {
 		}
 		name := strings.TrimSpace(rest[:j])
 		rest = rest[j+len("}}"):]
-		if !validEnvName(name) {
+		if !validRefName(name) {
 			errs = append(errs, fmt.Errorf("reference %s does not name a valid environment variable; use letters, digits and _ (not starting with a digit)", printable("${{ "+name+" }}")))
 			continue
 		}
@@ -49,6 +49,9 @@ func expand(s string, lookup LookupEnv) (string, []error) {
 type unsetVarError struct{ name string }
 
 func (e *unsetVarError) Error() string {
+	if s, ok := strings.CutPrefix(e.name, secretRefPrefix); ok {
+		return fmt.Sprintf("stored secret %s does not exist; create it with `mom atlas secrets set %s` (the value is read from stdin) or fix the name", s, s)
+	}
 	return fmt.Sprintf("environment variable %s is not set; export it where Atlas runs (export %s=…) or fix the name", e.name, e.name)
 }
 
@@ -65,11 +68,19 @@ func refNames(s string) []string {
 		if j < 0 {
 			return names
 		}
-		if name := strings.TrimSpace(s[:j]); validEnvName(name) {
+		if name := strings.TrimSpace(s[:j]); validRefName(name) {
 			names = append(names, name)
 		}
 		s = s[j+len("}}"):]
 	}
+}
+
+// validRefName accepts an environment variable name or secret:NAME.
+func validRefName(name string) bool {
+	if s, ok := strings.CutPrefix(name, secretRefPrefix); ok {
+		return validEnvName(s)
+	}
+	return validEnvName(name)
 }
 
 func validEnvName(name string) bool {

@@ -98,7 +98,7 @@ func (p *parser) linkStripeApps(apps []*stripeAppDoc, adapters []*adapterDoc) []
 		if byName[s.name] != s {
 			continue
 		}
-		if !s.used {
+		if !s.used && !p.apiUsedApps[s.name] {
 			p.warnf(s.node, "StripeApp %q is used by no adapter, so it has no effect; add `stripeApp: {name: %s}` to an HTTP adapter's spec or remove it", s.name, s.name)
 		}
 		if s.app != nil {
