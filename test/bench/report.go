@@ -231,7 +231,7 @@ func printMarkdown(w io.Writer, o *options, machine map[string]any, sums []rowSu
 	fmt.Fprintf(w, "\nMachine: %v CPUs, load average (1/5/15 min) %v at start, %v at end; %v\n",
 		machine["cpus"], firstFields(machine["loadavg_start"], 3), firstFields(machine["loadavg_end"], 3), machine["envoy_version"])
 	if len(sums) > 0 {
-		fmt.Fprintf(w, "\n### Throughput and latency (wrk -t%d -c%d -d%v, %d interleaved rounds, medians)\n\n",
+		fmt.Fprintf(w, "\n### Throughput and latency (wrk -t%d -c%d -d%v, %d rounds interleaved, medians)\n\n",
 			o.threads, o.connections, o.duration, o.rounds)
 		fmt.Fprintln(w, "| Row | req/s | req/s min–max | p50 ms | p99 ms | req/s × (1) | p50 added vs (1) | valid runs |")
 		fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|")
