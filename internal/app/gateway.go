@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/atlas-gateway/atlas/internal/config"
+	"github.com/atlas-gateway/atlas/internal/extauthz"
 	"github.com/atlas-gateway/atlas/internal/extproc"
 	"github.com/atlas-gateway/atlas/internal/model"
 	"github.com/atlas-gateway/atlas/internal/redact"
@@ -24,6 +25,7 @@ type gateway struct {
 	opts    translate.Options
 	xds     *xds.Server
 	extproc *extproc.Server
+	authz   *extauthz.Server
 	// redact knows the current secret values, for forwarded Envoy logs.
 	redact redact.Redactor
 
@@ -41,6 +43,9 @@ func (g *gateway) apply(ctx context.Context, cfg *model.Config) error {
 	}
 	g.redact.Set(secretValues(cfg))
 	if err := g.extproc.Update(cfg); err != nil {
+		return err
+	}
+	if err := g.authz.Update(cfg); err != nil {
 		return err
 	}
 	version, err := g.xds.Publish(ctx, res)

@@ -15,6 +15,7 @@ import (
 	"github.com/atlas-gateway/atlas/envoy"
 	"github.com/atlas-gateway/atlas/internal/config"
 	"github.com/atlas-gateway/atlas/internal/envoyproc"
+	"github.com/atlas-gateway/atlas/internal/extauthz"
 	"github.com/atlas-gateway/atlas/internal/extproc"
 	"github.com/atlas-gateway/atlas/internal/translate"
 	"github.com/atlas-gateway/atlas/internal/watch"
@@ -115,6 +116,7 @@ func runCommand(ctx context.Context, args []string, stderr io.Writer) error {
 			SignatureFilter: translate.SignatureFilter(f.sigFilter)},
 		xds:     xds.New(ctx, log.With("component", "xds")),
 		extproc: extproc.New(log.With("component", "extproc")),
+		authz:   extauthz.New(log.With("component", "extauthz")),
 	}
 	if err := gw.apply(ctx, cfg); err != nil {
 		return err
@@ -127,6 +129,7 @@ func runCommand(ctx context.Context, args []string, stderr io.Writer) error {
 	g := grpc.NewServer()
 	gw.xds.Register(g)
 	gw.extproc.Register(g)
+	gw.authz.Register(g)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- g.Serve(lis) }()
 	log.Info("control plane listening", "address", lis.Addr().String(), "injection", f.injection)
