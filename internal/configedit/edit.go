@@ -1,7 +1,14 @@
-package mom
+// Package configedit edits an Atlas configuration file as text: it adds an
+// adapter (an adapterRef in spec.apiAdapters and an adapter document at the
+// end) at positions yaml.v3 reports, so every other byte — comments, key
+// order, quoting, ${{ }} references — stays as it was. Callers validate the
+// adapter itself (config.ValidateAdapterName and friends); this package only
+// refuses edits it cannot make cleanly, such as a name already in the file.
+package configedit
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -10,14 +17,12 @@ import (
 	"github.com/atlas-gateway/atlas/internal/config"
 )
 
-// newAdapter is what add-http-adapter appends. Values are written as given:
-// ${{ NAME }} references stay literal.
-type newAdapter struct {
-	name, baseURL string
-	headers       []headerFlag
+// Adapter is an HTTP adapter to add. Values are written as given:
+// ${{ NAME }} references stay literal. Headers are {name, value} pairs.
+type Adapter struct {
+	Name, BaseURL string
+	Headers       [][2]string
 }
-
-type headerFlag struct{ name, value string }
 
 // edit replaces del bytes at offset at of the original file with text.
 type edit struct {
@@ -25,28 +30,68 @@ type edit struct {
 	text    string
 }
 
-// addHTTPAdapter returns src with one adapterRef appended to the Atlas
-// document's spec.apiAdapters and one HTTP document appended at the end. It
-// edits text at positions found by yaml.v3 instead of re-marshalling, so
-// every other byte (comments, key order, quoting, ${{ }}) is unchanged.
-func addHTTPAdapter(src []byte, a newAdapter) ([]byte, error) {
+// AddHTTPAdapter returns src with one adapterRef appended to the Atlas
+// document's spec.apiAdapters and one HTTP document, formatted like
+// Moment's, appended at the end.
+func AddHTTPAdapter(src []byte, a Adapter) ([]byte, error) {
+	return addDocument(src, a.Name, func(f *file) string { return f.documentText(a) })
+}
+
+// AddAdapterDocument is AddHTTPAdapter with the adapter document given as
+// raw YAML (one document of kind HTTP whose metadata.name is name), which is
+// appended as is, in the file's line endings.
+func AddAdapterDocument(src []byte, name string, document []byte) ([]byte, error) {
+	if err := checkDocument(name, document); err != nil {
+		return nil, err
+	}
+	return addDocument(src, name, func(f *file) string { return f.rawDocumentText(document) })
+}
+
+// checkDocument checks that document is one YAML document naming name, so
+// that a wrong input is reported as such rather than as a failed edit.
+func checkDocument(name string, document []byte) error {
+	if name == "" {
+		return errors.New("the adapter name is empty; give one")
+	}
+	if len(bytes.TrimSpace(document)) == 0 {
+		return fmt.Errorf("adapter %q: the document is empty; give its kind: HTTP YAML document", name)
+	}
+	docs, err := decodeAll(document)
+	if err != nil {
+		return fmt.Errorf("adapter %q: %w", name, err)
+	}
+	if len(docs) != 1 {
+		return fmt.Errorf("adapter %q: the document holds %d YAML documents; give exactly one", name, len(docs))
+	}
+	got := lookup(lookup(resolve(docs[0].Content[0]), "metadata"), "name")
+	if got == nil || got.Kind != yaml.ScalarNode || got.Value != name {
+		return fmt.Errorf("adapter %q: the document's metadata.name must be %q", name, name)
+	}
+	return nil
+}
+
+// addDocument adds the adapterRef for name and the document text returns.
+func addDocument(src []byte, name string, text func(*file) string) ([]byte, error) {
+	if name == "" {
+		return nil, errors.New("the adapter name is empty; give one")
+	}
 	f, err := scanFile(src)
 	if err != nil {
 		return nil, err
 	}
 	src = f.src // with a final newline
-	if line, ok := f.docs[a.name]; ok {
-		return nil, fmt.Errorf("adapter %q already exists (document at line %d); choose another --adapter-name or edit that adapter", a.name, line)
+	if line, ok := f.docs[name]; ok {
+		return nil, fmt.Errorf("adapter %q already exists (document at line %d); choose another name or edit that adapter", name, line)
 	}
-	if line, ok := f.refs[a.name]; ok {
-		return nil, fmt.Errorf("adapter %q already exists (adapterRef at line %d); choose another --adapter-name or edit that adapter", a.name, line)
+	if line, ok := f.refs[name]; ok {
+		return nil, fmt.Errorf("adapter %q already exists (adapterRef at line %d); choose another name or edit that adapter", name, line)
 	}
-	ref, err := f.refEdit(a.name)
+	ref, err := f.refEdit(name)
 	if err != nil {
 		return nil, err
 	}
-	out := applyEdits(src, []edit{ref, {at: len(src), text: f.documentText(a)}})
-	if err := checkEdit(src, out, a.name); err != nil {
+	out := applyEdits(src, []edit{ref, {at: len(src), text: text(f)}})
+	if err := checkEdit(src, out, name); err != nil {
 		return nil, fmt.Errorf("the edited file would be wrong, so it was not written (please report this): %w", err)
 	}
 	return out, nil
@@ -150,29 +195,50 @@ func (f *file) refText(name string, dash, keyCol, inner int) string {
 }
 
 // documentText is the new HTTP adapter document, formatted like Moment's.
-func (f *file) documentText(a newAdapter) string {
+func (f *file) documentText(a Adapter) string {
 	var b strings.Builder
-	if !f.endsWithSeparator() {
-		b.WriteString("---" + f.nl)
-	}
+	b.WriteString(f.separator())
 	for _, l := range []string{
 		"apiVersion: " + config.AdapterAPIVersion,
 		"kind: " + config.KindHTTP,
 		"metadata:",
-		"  name: " + yamlScalar(a.name),
+		"  name: " + yamlScalar(a.Name),
 		"spec:",
-		"  baseUrl: " + yamlScalar(a.baseURL),
+		"  baseUrl: " + yamlScalar(a.BaseURL),
 	} {
 		b.WriteString(l + f.nl)
 	}
-	if len(a.headers) > 0 {
+	if len(a.Headers) > 0 {
 		b.WriteString("  headers:" + f.nl)
-		for _, h := range a.headers {
-			b.WriteString("  - name: " + yamlScalar(h.name) + f.nl)
-			b.WriteString("    value: " + yamlScalar(h.value) + f.nl)
+		for _, h := range a.Headers {
+			b.WriteString("  - name: " + yamlScalar(h[0]) + f.nl)
+			b.WriteString("    value: " + yamlScalar(h[1]) + f.nl)
 		}
 	}
 	return b.String()
+}
+
+// rawDocumentText is doc after a separator, without its own leading "---"
+// line, in the file's line endings and with a final line ending.
+func (f *file) rawDocumentText(doc []byte) string {
+	s := strings.ReplaceAll(string(doc), "\r\n", "\n")
+	s = strings.TrimLeft(s, "\n")
+	if rest, ok := strings.CutPrefix(s, "---\n"); ok {
+		s = rest
+	}
+	if !strings.HasSuffix(s, "\n") {
+		s += "\n"
+	}
+	return f.separator() + strings.ReplaceAll(s, "\n", f.nl)
+}
+
+// separator is the "---" line that starts a new document, or nothing when
+// the file already ends with one.
+func (f *file) separator() string {
+	if f.endsWithSeparator() {
+		return ""
+	}
+	return "---" + f.nl
 }
 
 // yamlScalar writes s as a plain scalar when YAML reads that back as the

@@ -1,4 +1,4 @@
-package mom
+package configedit
 
 import (
 	"strings"
@@ -15,7 +15,7 @@ const (
 )
 
 func TestAddHTTPAdapterEdits(t *testing.T) {
-	a := newAdapter{name: "s", baseURL: "https://h", headers: []headerFlag{{"A", "Bearer ${{ K }}"}}}
+	a := Adapter{Name: "s", BaseURL: "https://h", Headers: [][2]string{{"A", "Bearer ${{ K }}"}}}
 	tests := []struct {
 		name, in, want string
 	}{
@@ -55,7 +55,7 @@ func TestAddHTTPAdapterEdits(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := addHTTPAdapter([]byte(tt.in), a)
+			got, err := AddHTTPAdapter([]byte(tt.in), a)
 			if err != nil {
 				t.Fatalf("addHTTPAdapter: %v", err)
 			}
@@ -69,7 +69,7 @@ func TestAddHTTPAdapterEdits(t *testing.T) {
 func crlf(s string) string { return strings.ReplaceAll(s, "\n", "\r\n") }
 
 func TestAddHTTPAdapterErrors(t *testing.T) {
-	a := newAdapter{name: "s", baseURL: "https://h"}
+	a := Adapter{Name: "s", BaseURL: "https://h"}
 	tests := []struct{ name, in, wantErr string }{
 		{"empty file", "\n", "the file is empty"},
 		{"no atlas", oldDoc, "no Atlas document found"},
@@ -84,7 +84,7 @@ func TestAddHTTPAdapterErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := addHTTPAdapter([]byte(tt.in), a)
+			_, err := AddHTTPAdapter([]byte(tt.in), a)
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Fatalf("err = %v, want one containing %q", err, tt.wantErr)
 			}
@@ -109,6 +109,61 @@ func TestYAMLScalar(t *testing.T) {
 		t.Run(in, func(t *testing.T) {
 			if got := yamlScalar(in); got != want {
 				t.Errorf("yamlScalar(%q) = %s, want %s", in, got, want)
+			}
+		})
+	}
+}
+
+func TestAddAdapterDocument(t *testing.T) {
+	doc := newDoc[len("---\n"):]
+	tests := []struct {
+		name, in, doc, want string
+	}{
+		{"appends ref and document",
+			head + "spec:\n  apiAdapters:\n" + oldRef + oldDoc,
+			doc,
+			head + "spec:\n  apiAdapters:\n" + oldRef + ref + oldDoc + newDoc},
+		{"leading separator and missing newline",
+			head + "spec:\n  apiAdapters:\n" + oldRef + oldDoc,
+			"---\n" + strings.TrimSuffix(doc, "\n"),
+			head + "spec:\n  apiAdapters:\n" + oldRef + ref + oldDoc + newDoc},
+		{"crlf file gets a crlf document",
+			crlf(head + "spec:\n  apiAdapters:\n" + oldRef + oldDoc),
+			doc,
+			crlf(head + "spec:\n  apiAdapters:\n" + oldRef + ref + oldDoc + newDoc)},
+		{"comments in the document are kept",
+			head + "spec: {}\n",
+			"# from the API\n" + doc,
+			head + "spec:\n  apiAdapters:\n" + ref + "---\n# from the API\n" + doc},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := AddAdapterDocument([]byte(tt.in), "s", []byte(tt.doc))
+			if err != nil {
+				t.Fatalf("AddAdapterDocument: %v", err)
+			}
+			if string(got) != tt.want {
+				t.Errorf("got:\n%s\nwant:\n%s", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestAddAdapterDocumentErrors(t *testing.T) {
+	in := head + "spec:\n  apiAdapters:\n" + oldRef + oldDoc
+	tests := []struct{ name, adapter, doc, wantErr string }{
+		{"empty document", "s", "\n", "the document is empty"},
+		{"empty name", "", newDoc, "the adapter name is empty"},
+		{"name already in the file", "old", oldDoc, `adapter "old" already exists`},
+		{"document names another adapter", "s", oldDoc[4:], `the document's metadata.name must be "s"`},
+		{"two documents", "s", newDoc + oldDoc, "holds 2 YAML documents"},
+		{"not yaml", "s", "a: [\n", "not valid YAML"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := AddAdapterDocument([]byte(in), tt.adapter, []byte(tt.doc))
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("err = %v, want one containing %q", err, tt.wantErr)
 			}
 		})
 	}

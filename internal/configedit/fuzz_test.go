@@ -1,4 +1,4 @@
-package mom
+package configedit
 
 import (
 	"bytes"
@@ -15,9 +15,9 @@ func FuzzAddHTTPAdapter(f *testing.F) {
 	for _, s := range []string{head, head + "spec:\n  apiAdapters: []\n", head + "spec:\n  apiAdapters: !!seq\n", head + "spec: ~ # c\n" + oldDoc, crlf(head + "spec:\n  apiAdapters:\n" + oldRef)} {
 		f.Add([]byte(s))
 	}
-	a := newAdapter{name: "fuzz", baseURL: "https://h", headers: []headerFlag{{"A", "b"}}}
+	a := Adapter{Name: "fuzz", BaseURL: "https://h", Headers: [][2]string{{"A", "b"}}}
 	f.Fuzz(func(t *testing.T, src []byte) {
-		out, err := addHTTPAdapter(src, a)
+		out, err := AddHTTPAdapter(src, a)
 		if err != nil {
 			return
 		}

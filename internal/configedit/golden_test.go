@@ -1,4 +1,4 @@
-package mom
+package configedit
 
 import (
 	"bytes"
@@ -15,11 +15,12 @@ var update = flag.Bool("update", false, "rewrite testdata/*.golden.yml from the 
 
 // seedAdapter is the adapter of the seed's example command. Its placeholder
 // name is not a valid adapter name (upper case), so the golden test calls the
-// editor directly; TestAddHTTPAdapterCLI runs the same edit through Main.
-var seedAdapter = newAdapter{
-	name:    "YOUR_ADAPTER_NAME",
-	baseURL: "https://api.stripe.com",
-	headers: []headerFlag{{"Authorization", "Bearer ${{ STRIPE_API_KEY }}"}},
+// editor directly; internal/mom's TestAddHTTPAdapterCLI runs the same edit
+// through the CLI.
+var seedAdapter = Adapter{
+	Name:    "YOUR_ADAPTER_NAME",
+	BaseURL: "https://api.stripe.com",
+	Headers: [][2]string{{"Authorization", "Bearer ${{ STRIPE_API_KEY }}"}},
 }
 
 // seedDiff is the diff shown in the seed document, below its file headers.
@@ -55,7 +56,7 @@ func TestAddHTTPAdapterGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := addHTTPAdapter(in, seedAdapter)
+	got, err := AddHTTPAdapter(in, seedAdapter)
 	if err != nil {
 		t.Fatalf("addHTTPAdapter: %v", err)
 	}
@@ -105,12 +106,19 @@ func unifiedDiff(t *testing.T, a, b []byte) string {
 	return strings.Join(lines[2:], "")
 }
 
-// TestSeedExampleInSync keeps examples/moment-seed/atlas.yml identical to
-// the golden test's input, so the example shows exactly what the test edits.
+// TestSeedExampleInSync keeps examples/moment-seed/atlas.yml and the CLI
+// test's copies in internal/mom/testdata identical to this test's files, so
+// the example shows exactly what the test edits.
 func TestSeedExampleInSync(t *testing.T) {
-	a, errA := os.ReadFile("testdata/seed-config.yml")
-	b, errB := os.ReadFile("../../examples/moment-seed/atlas.yml")
-	if errA != nil || errB != nil || !bytes.Equal(a, b) {
-		t.Errorf("examples/moment-seed/atlas.yml differs from internal/mom/testdata/seed-config.yml (%v, %v); copy one over the other", errA, errB)
+	for _, pair := range [][2]string{
+		{"testdata/seed-config.yml", "../../examples/moment-seed/atlas.yml"},
+		{"testdata/seed-config.yml", "../mom/testdata/seed-config.yml"},
+		{"testdata/seed-config.golden.yml", "../mom/testdata/seed-config.golden.yml"},
+	} {
+		a, errA := os.ReadFile(pair[0])
+		b, errB := os.ReadFile(pair[1])
+		if errA != nil || errB != nil || !bytes.Equal(a, b) {
+			t.Errorf("%s differs from internal/configedit/%s (%v, %v); copy one over the other", pair[1], pair[0], errA, errB)
+		}
 	}
 }

@@ -1,4 +1,4 @@
-package mom
+package configedit
 
 import (
 	"bytes"

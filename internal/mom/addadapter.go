@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/atlas-gateway/atlas/internal/config"
+	"github.com/atlas-gateway/atlas/internal/configedit"
 )
 
 type addAdapterOptions struct {
@@ -65,25 +66,25 @@ func (e *env) addHTTPAdapter(_ context.Context, args []string) int {
 	if err != nil {
 		return e.fail(err)
 	}
-	for _, h := range a.headers {
-		if !strings.Contains(h.value, "${{") {
-			fmt.Fprintf(e.stderr, "mom: warning: header %s has no ${{ ENV_VAR }} reference, so its value is stored in %s as plain text; prefer -H '%s: … ${{ ENV_VAR }}'\n", h.name, o.file, h.name)
+	for _, h := range a.Headers {
+		if !strings.Contains(h[1], "${{") {
+			fmt.Fprintf(e.stderr, "mom: warning: header %s has no ${{ ENV_VAR }} reference, so its value is stored in %s as plain text; prefer -H '%s: … ${{ ENV_VAR }}'\n", h[0], o.file, h[0])
 		}
 	}
 	if err := editFile(o.file, a); err != nil {
 		return e.fail(err)
 	}
-	fmt.Fprintf(e.stdout, "Added HTTP adapter %q to %s: /v1/apis/http/%s/… now goes to %s\n", a.name, o.file, a.name, a.baseURL)
+	fmt.Fprintf(e.stdout, "Added HTTP adapter %q to %s: /v1/apis/http/%s/… now goes to %s\n", a.Name, o.file, a.Name, a.BaseURL)
 	if vars := envRefs(a); len(vars) > 0 {
 		fmt.Fprintf(e.stdout, "Set %s in the environment Atlas runs in, then deploy the updated configuration.\n", strings.Join(vars, ", "))
 	}
-	fmt.Fprintf(e.stdout, "Test it with: mom curl /v1/apis/http/%s/\n", a.name)
+	fmt.Fprintf(e.stdout, "Test it with: mom curl /v1/apis/http/%s/\n", a.Name)
 	return exitOK
 }
 
 // adapter validates the flags with the same rules Atlas applies on load.
-func (o *addAdapterOptions) adapter() (newAdapter, error) {
-	a := newAdapter{name: o.name, baseURL: o.baseURL}
+func (o *addAdapterOptions) adapter() (configedit.Adapter, error) {
+	a := configedit.Adapter{Name: o.name, BaseURL: o.baseURL}
 	if err := config.ValidateAdapterName(o.name); err != nil {
 		return a, fmt.Errorf("--adapter-name: %w", err)
 	}
@@ -105,10 +106,12 @@ func (o *addAdapterOptions) adapter() (newAdapter, error) {
 			return a, fmt.Errorf("-H %s is given twice; header names are case-insensitive", h.name)
 		}
 		seen[strings.ToLower(h.name)] = true
-		a.headers = append(a.headers, h)
+		a.Headers = append(a.Headers, [2]string{h.name, h.value})
 	}
 	return a, nil
 }
+
+type headerFlag struct{ name, value string }
 
 // parseHeaderFlag splits curl-style 'Name: value'. Errors never repeat the
 // value, which may be a secret.
@@ -130,10 +133,10 @@ func parseHeaderFlag(raw string) (headerFlag, error) {
 var envRef = regexp.MustCompile(`\$\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}`)
 
 // envRefs lists the environment variables the new adapter reads.
-func envRefs(a newAdapter) []string {
+func envRefs(a configedit.Adapter) []string {
 	var out []string
 	seen := map[string]bool{}
-	for _, s := range append([]string{a.baseURL}, headerValues(a)...) {
+	for _, s := range append([]string{a.BaseURL}, headerValues(a)...) {
 		for _, m := range envRef.FindAllStringSubmatch(s, -1) {
 			if !seen[m[1]] {
 				seen[m[1]] = true
@@ -144,16 +147,16 @@ func envRefs(a newAdapter) []string {
 	return out
 }
 
-func headerValues(a newAdapter) []string {
+func headerValues(a configedit.Adapter) []string {
 	var out []string
-	for _, h := range a.headers {
-		out = append(out, h.value)
+	for _, h := range a.Headers {
+		out = append(out, h[1])
 	}
 	return out
 }
 
 // editFile adds a to the configuration at path, atomically.
-func editFile(path string, a newAdapter) error {
+func editFile(path string, a configedit.Adapter) error {
 	real, err := filepath.EvalSymlinks(path) // edit the target, keep the link
 	if err != nil {
 		return fmt.Errorf("read %s: %w (check -f)", path, err)
@@ -162,7 +165,7 @@ func editFile(path string, a newAdapter) error {
 	if err != nil {
 		return fmt.Errorf("read %s: %w (check -f)", path, err)
 	}
-	out, err := addHTTPAdapter(src, a)
+	out, err := configedit.AddHTTPAdapter(src, a)
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
