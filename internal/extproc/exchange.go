@@ -73,6 +73,8 @@ func (x *exchange) decide(in verify.Input, wrap func(*extprocv3.HeaderMutation) 
 }
 
 // readHeaders picks the fields verification needs out of Envoy's header map.
+// Repeated headers are joined with "," (as Envoy's ext_authz does), so a
+// forged copy next to a genuine one can never pass as the genuine one.
 func readHeaders(adapter string, hm *corev3.HeaderMap) (verify.Input, int64) {
 	in := verify.Input{Adapter: adapter}
 	contentLength := int64(-1)
@@ -85,15 +87,15 @@ func readHeaders(adapter string, hm *corev3.HeaderMap) (verify.Input, int64) {
 		case ":method":
 			in.Method = v
 		case "stripe-signature":
-			in.Signature = v
+			join(&in.Signature, v)
 		case "stripe-user":
-			in.StripeUser = v
+			join(&in.StripeUser, v)
 		case "stripe-user-id":
-			in.UserID = v
+			join(&in.UserID, v)
 		case "stripe-account-id":
-			in.AccountID = v
+			join(&in.AccountID, v)
 		case "stripe-account":
-			in.StripeAccount = v
+			join(&in.StripeAccount, v)
 		case "content-length":
 			if n, err := strconv.ParseInt(v, 10, 64); err == nil {
 				contentLength = n
@@ -101,4 +103,12 @@ func readHeaders(adapter string, hm *corev3.HeaderMap) (verify.Input, int64) {
 		}
 	}
 	return in, contentLength
+}
+
+func join(dst *string, v string) {
+	if *dst == "" {
+		*dst = v
+		return
+	}
+	*dst += "," + v
 }

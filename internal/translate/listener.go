@@ -80,6 +80,11 @@ func localReplyConfig() *hcmv3.LocalReplyConfig {
 			// no body: say what Atlas refuses and why.
 			Filter:             statusIs(accesslogv3.ComparisonFilter_EQ, 400),
 			BodyFormatOverride: jsonErrorFormat("invalid_request_error", badRequestMessage),
+		}, {
+			// Envoy's own 413 (a body over what it can buffer for
+			// verification) carries the same code as Atlas's.
+			Filter:             statusIs(accesslogv3.ComparisonFilter_EQ, 413),
+			BodyFormatOverride: fixedCodeFormat("invalid_request_error", "body_too_large", tooLargeMessage),
 		}},
 		BodyFormat: jsonErrorFormat("invalid_request_error", "%LOCAL_REPLY_BODY%"),
 	}
@@ -87,6 +92,16 @@ func localReplyConfig() *hcmv3.LocalReplyConfig {
 
 // badRequestMessage explains Envoy's bodyless 400s; the detail names the check.
 const badRequestMessage = "The request was rejected before routing (%RESPONSE_CODE_DETAILS%). Atlas refuses paths with encoded slashes (%%2F, %%5C) and malformed HTTP."
+
+const tooLargeMessage = "The request body is larger than Atlas accepts for signed requests (spec.maxBodyBytes of the StripeApp); send a smaller body."
+
+// fixedCodeFormat is jsonErrorFormat with a fixed code, for replies that
+// Envoy generates without Atlas's error-code header.
+func fixedCodeFormat(errType, code, message string) *corev3.SubstitutionFormatString {
+	f := jsonErrorFormat(errType, message)
+	f.GetJsonFormat().GetFields()["error"].GetStructValue().GetFields()["code"] = structpb.NewStringValue(code)
+	return f
+}
 
 func statusIs(op accesslogv3.ComparisonFilter_Op, code uint32) *accesslogv3.AccessLogFilter {
 	return &accesslogv3.AccessLogFilter{FilterSpecifier: &accesslogv3.AccessLogFilter_StatusCodeFilter{
