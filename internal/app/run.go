@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"runtime"
 	"time"
 
 	"google.golang.org/grpc"
@@ -126,7 +127,9 @@ func runCommand(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("listening on --xds-address %s: %w (is another atlas running? pick a free port)", f.xdsAddress, err)
 	}
-	g := grpc.NewServer()
+	// Stream workers reuse goroutines across ext_proc streams (one per
+	// request) instead of starting a goroutine for each.
+	g := grpc.NewServer(grpc.NumStreamWorkers(uint32(runtime.GOMAXPROCS(0))))
 	gw.xds.Register(g)
 	gw.extproc.Register(g)
 	gw.authz.Register(g)
