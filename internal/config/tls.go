@@ -12,7 +12,9 @@ import (
 	"github.com/atlas-gateway/atlas/internal/model"
 )
 
-// tls reads the Atlas extension spec.tls.caFile into a.Upstream.CAPEM.
+// tls reads the Atlas extensions spec.tls.caFile (a PEM file, relative to
+// the configuration file) or spec.tls.caPem (the PEM bundle inline, as the
+// admin API stores it) into a.Upstream.CAPEM.
 func (p *parser) tls(a *model.Adapter, n *yaml.Node) bool {
 	if n == nil || isNull(n) {
 		return true
@@ -21,14 +23,25 @@ func (p *parser) tls(a *model.Adapter, n *yaml.Node) bool {
 		p.errorf(n, "adapter %q: spec.tls must be a mapping such as {caFile: ca.pem}, not a %s", a.Name, kindName(n))
 		return false
 	}
-	fileNode := lookup(n, "caFile")
-	path, ok := p.text(fileNode, fmt.Sprintf("adapter %q: spec.tls.caFile", a.Name))
-	if !ok {
+	fileNode, pemNode := lookup(n, "caFile"), lookup(n, "caPem")
+	path, okFile := p.text(fileNode, fmt.Sprintf("adapter %q: spec.tls.caFile", a.Name))
+	inline, okPEM := p.text(pemNode, fmt.Sprintf("adapter %q: spec.tls.caPem", a.Name))
+	switch {
+	case !okFile || !okPEM:
 		return false
+	case path != "" && inline != "":
+		p.errorf(pemNode, "adapter %q: spec.tls has both caFile and caPem; keep one", a.Name)
+		return false
+	case path != "":
+		return p.caFile(a, fileNode, path)
+	case inline != "":
+		return p.caPEM(a, pemNode, []byte(inline))
 	}
-	if path == "" {
-		return true
-	}
+	return true
+}
+
+// caFile reads and checks the CA bundle at path.
+func (p *parser) caFile(a *model.Adapter, fileNode *yaml.Node, path string) bool {
 	if a.Upstream.Scheme == "http" {
 		p.errorf(fileNode, "adapter %q: spec.tls.caFile is set but baseUrl uses http://; use https:// or remove tls.caFile", a.Name)
 		return false
@@ -43,6 +56,20 @@ func (p *parser) tls(a *model.Adapter, n *yaml.Node) bool {
 	}
 	if err := checkCABundle(data); err != nil {
 		p.errorf(fileNode, "adapter %q: spec.tls.caFile %s: %w", a.Name, printable(path), err)
+		return false
+	}
+	a.Upstream.CAPEM = data
+	return true
+}
+
+// caPEM checks an inline CA bundle.
+func (p *parser) caPEM(a *model.Adapter, pemNode *yaml.Node, data []byte) bool {
+	if a.Upstream.Scheme == "http" {
+		p.errorf(pemNode, "adapter %q: spec.tls.caPem is set but baseUrl uses http://; use https:// or remove tls.caPem", a.Name)
+		return false
+	}
+	if err := checkCABundle(data); err != nil {
+		p.errorf(pemNode, "adapter %q: spec.tls.caPem: %w", a.Name, err)
 		return false
 	}
 	a.Upstream.CAPEM = data
