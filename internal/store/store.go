@@ -10,6 +10,19 @@
 // acknowledged write survives kill -9. Secret values are sealed with
 // AES-256-GCM before they reach the database, so a database dump shows no
 // secret; only GetSecret returns a value, and only the control plane calls it.
+//
+// The embedded store is SQLite through modernc.org/sqlite rather than bbolt:
+// it shares its schema and SQL with the PostgreSQL store (one contract test
+// suite runs against both), keeps everything in one file, and in WAL mode
+// with synchronous=FULL loses no committed write to kill -9 or power loss
+// while readers proceed alongside the writer. Its file format is well known
+// and inspectable with the sqlite3 shell, and the driver is pure Go (no cgo,
+// so static builds keep working). bbolt, a key-value store, would have us
+// hand-roll the encoding, ordering and migrations that SQL already gives.
+//
+// Names are validated here as well as by the API (ValidateAdapterName,
+// ValidateSecretName; failures wrap ErrInvalid), timestamps are UTC, and
+// a missing name wraps ErrNotFound.
 package store
 
 import (

@@ -1,0 +1,85 @@
+package store
+
+import (
+	"context"
+	"fmt"
+)
+
+// Migrations live in code, one list per dialect, applied in order inside one
+// transaction; schema_version holds how many have run. Append to the lists;
+// never edit a step that has shipped. The two lists keep the same tables
+// and columns, so both stores behave alike.
+
+var sqliteMigrations = [][]string{
+	1: {
+		`CREATE TABLE adapters (
+			name       TEXT PRIMARY KEY NOT NULL,
+			document   BLOB NOT NULL,
+			updated_at TEXT NOT NULL
+		) STRICT`,
+		`CREATE TABLE secrets (
+			name       TEXT PRIMARY KEY NOT NULL,
+			sealed     BLOB NOT NULL,
+			size       INTEGER NOT NULL,
+			created_at TEXT NOT NULL,
+			updated_at TEXT NOT NULL
+		) STRICT`,
+	},
+}
+
+var postgresMigrations = [][]string{
+	1: {
+		`CREATE TABLE adapters (
+			name       TEXT PRIMARY KEY,
+			document   BYTEA NOT NULL,
+			updated_at TIMESTAMPTZ NOT NULL
+		)`,
+		`CREATE TABLE secrets (
+			name       TEXT PRIMARY KEY,
+			sealed     BYTEA NOT NULL,
+			size       INTEGER NOT NULL,
+			created_at TIMESTAMPTZ NOT NULL,
+			updated_at TIMESTAMPTZ NOT NULL
+		)`,
+	},
+}
+
+// migrationTx is the part of a transaction the runner needs; each store
+// adapts its own driver's transaction.
+type migrationTx interface {
+	exec(ctx context.Context, sql string) error
+	queryInt(ctx context.Context, sql string) (int, error)
+}
+
+// migrate brings the schema up to date within tx, which the caller
+// commits. Index 0 of steps is unused: version N is steps[N].
+func migrate(ctx context.Context, tx migrationTx, steps [][]string) error {
+	if err := tx.exec(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)`); err != nil {
+		return fmt.Errorf("create schema_version: %w", err)
+	}
+	have, err := tx.queryInt(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_version`)
+	if err != nil {
+		return fmt.Errorf("read schema_version: %w", err)
+	}
+	latest := len(steps) - 1
+	if have > latest {
+		return fmt.Errorf("the database schema is version %d, newer than this atlas supports (%d): run a newer atlas, or restore a backup made by this version", have, latest)
+	}
+	for v := have + 1; v <= latest; v++ {
+		for _, stmt := range steps[v] {
+			if err := tx.exec(ctx, stmt); err != nil {
+				return fmt.Errorf("schema migration %d: %w", v, err)
+			}
+		}
+	}
+	if have == latest {
+		return nil
+	}
+	if err := tx.exec(ctx, `DELETE FROM schema_version`); err != nil {
+		return fmt.Errorf("update schema_version: %w", err)
+	}
+	if err := tx.exec(ctx, fmt.Sprintf(`INSERT INTO schema_version (version) VALUES (%d)`, latest)); err != nil {
+		return fmt.Errorf("update schema_version: %w", err)
+	}
+	return nil
+}
