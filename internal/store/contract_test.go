@@ -165,7 +165,10 @@ func testNotFound(t *testing.T, s Store) {
 func testInvalidInput(t *testing.T, s Store) {
 	const value = "sk_live_must_not_leak"
 	put := func(name string, doc []byte) func(ctx context.Context) error {
-		return func(ctx context.Context) error { _, err := s.PutAdapter(ctx, Adapter{Name: name, Document: doc}); return err }
+		return func(ctx context.Context) error {
+			_, err := s.PutAdapter(ctx, Adapter{Name: name, Document: doc})
+			return err
+		}
 	}
 	set := func(name string, v []byte) func(ctx context.Context) error {
 		return func(ctx context.Context) error { _, _, err := s.SetSecret(ctx, name, v); return err }
@@ -252,8 +255,14 @@ func testChangesFire(t *testing.T, s Store) {
 		name string
 		op   func() error
 	}{
-		{"put adapter", func() error { _, err := s.PutAdapter(ctx, Adapter{Name: "a", Document: adapterDoc("a", "1")}); return err }},
-		{"replace adapter", func() error { _, err := s.PutAdapter(ctx, Adapter{Name: "a", Document: adapterDoc("a", "2")}); return err }},
+		{"put adapter", func() error {
+			_, err := s.PutAdapter(ctx, Adapter{Name: "a", Document: adapterDoc("a", "1")})
+			return err
+		}},
+		{"replace adapter", func() error {
+			_, err := s.PutAdapter(ctx, Adapter{Name: "a", Document: adapterDoc("a", "2")})
+			return err
+		}},
 		{"set secret", func() error { _, _, err := s.SetSecret(ctx, "K", []byte("v")); return err }},
 		{"delete secret", func() error { return s.DeleteSecret(ctx, "K") }},
 		{"delete adapter", func() error { return s.DeleteAdapter(ctx, "a") }},
