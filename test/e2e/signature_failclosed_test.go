@@ -79,6 +79,9 @@ func TestSignatureFailsClosed(t *testing.T) {
 			if err := a.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
 				t.Fatal(err)
 			}
+			// kill(2) returns before every thread has stopped; until then
+			// atlas may still answer (correctly: the requests are valid).
+			waitStopped(t, a.cmd.Process.Pid)
 			failClosed("atlas stopped")
 			if err := a.cmd.Process.Signal(syscall.SIGCONT); err != nil {
 				t.Fatal(err)
@@ -163,4 +166,31 @@ func waitSigned(t *testing.T, a *atlas, path string, hdr func() []string) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatalf("signed requests did not recover within 10 s of SIGCONT; last: %s", last)
+}
+
+// waitStopped waits until every thread of pid is in state T (stopped).
+func waitStopped(t *testing.T, pid int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		stats, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/stat", pid))
+		if len(stats) == 0 {
+			t.Fatalf("no /proc/%d/task/*/stat: cannot tell whether atlas stopped", pid)
+		}
+		running := 0
+		for _, f := range stats {
+			b, err := os.ReadFile(f)
+			// The state follows the ")" that closes the command name.
+			if i := strings.LastIndexByte(string(b), ')'); err == nil && i+2 < len(b) && b[i+2] != 'T' && b[i+2] != 't' {
+				running++
+			}
+		}
+		if running == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d threads of atlas still running 5 s after SIGSTOP", running)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
