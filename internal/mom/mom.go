@@ -22,7 +22,7 @@ const usage = `mom is Atlas's command line tool.
 Usage:
   mom atlas config add-http-adapter -f FILE --adapter-name NAME --base-url URL [-H 'Name: value']...
       Add an HTTP adapter to an Atlas configuration file.
-  mom curl PATH [-X METHOD] [-H 'Name: value']... [-d DATA|@FILE] [-i] [--base-url URL]
+` + adminUsage + `  mom curl PATH [-X METHOD] [-H 'Name: value']... [-d DATA|@FILE] [-i] [--base-url URL]
       Send a request through the gateway, e.g. mom curl /v1/apis/http/stripe/v1/charges
   mom help [COMMAND]
       Show help.
@@ -87,6 +87,8 @@ func (e *env) help(topic []string) int {
 func (e *env) atlas(ctx context.Context, args []string) int {
 	const sub = "Usage: mom atlas config add-http-adapter -f FILE --adapter-name NAME --base-url URL [-H 'Name: value']...\n"
 	switch {
+	case isAdminCommand(args):
+		return e.admin(ctx, args)
 	case len(args) == 0 || args[0] != "config":
 		fmt.Fprintf(e.stderr, "mom atlas: expected the config command\n%s", sub)
 		return exitUsage
