@@ -34,6 +34,8 @@ var _ Store = (*SQLite)(nil)
 // before failing with "database is locked".
 const sqliteBusyTimeout = 10 * time.Second
 
+const sqliteMaxConns = 8
+
 // OpenSQLite opens (creating if needed) the database at path, a file the
 // process's user alone can read, and applies pending schema migrations.
 // key is the 32-byte master key that seals secret values.
@@ -46,7 +48,7 @@ const sqliteBusyTimeout = 10 * time.Second
 // write lock when they begin (BEGIN IMMEDIATE), so a read-then-write
 // transaction never fails to upgrade its lock.
 func OpenSQLite(ctx context.Context, path string, key []byte, opts ...Option) (*SQLite, error) {
-	_ = buildOptions(opts)
+	_ = buildOptions(opts) // none applies yet; accepted so both stores open alike
 	box, err := secretbox.New(key)
 	if err != nil {
 		return nil, err
@@ -65,6 +67,10 @@ func OpenSQLite(ctx context.Context, path string, key []byte, opts ...Option) (*
 	if err != nil {
 		return nil, fmt.Errorf("open SQLite store %s: %w", abs, err)
 	}
+	// Writers serialize on SQLite's lock anyway; a few connections let
+	// readers proceed beside the writer without holding many open.
+	db.SetMaxOpenConns(sqliteMaxConns)
+	db.SetMaxIdleConns(sqliteMaxConns)
 	s := &SQLite{db: db, box: box, changes: newNotifier(), path: abs}
 	if err := s.init(ctx); err != nil {
 		db.Close()
