@@ -79,7 +79,7 @@ func TestValidate(t *testing.T) {
 func TestRunRefusesAnInvalidConfigWithEveryProblem(t *testing.T) {
 	bad := strings.Replace(validConfig, "https://api.stripe.com", "ftp://x", 1)
 	bad = strings.Replace(bad, "ATLAS_APP_TEST_KEY", "ATLAS_APP_TEST_UNSET_VAR", 1)
-	_, _, err := runMain(t, "run", "-f", writeFile(t, bad), "--xds-address", "127.0.0.1:0")
+	_, _, err := runMain(t, "run", "-f", writeFile(t, bad), "--xds-address", "127.0.0.1:0", "--data-dir", t.TempDir())
 	if err == nil {
 		t.Fatal("run started with an invalid configuration")
 	}

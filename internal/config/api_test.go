@@ -68,7 +68,11 @@ func TestParseWithAPI(t *testing.T) {
 		want []string
 	}{
 		{"conflicts with the file", apiDocFor("filed", ""), []string{"api adapter filed:1:", "already defined in atlas.yml at atlas.yml:8", "read-only"}},
-		{"missing stored secret", func() APIAdapter { d := apiDocFor("s2", ""); d.Document = []byte(strings.Replace(string(d.Document), "STRIPE_KEY", "NOPE", 1)); return d }(),
+		{"missing stored secret", func() APIAdapter {
+			d := apiDocFor("s2", "")
+			d.Document = []byte(strings.Replace(string(d.Document), "STRIPE_KEY", "NOPE", 1))
+			return d
+		}(),
 			[]string{"api adapter s2:9:", "stored secret NOPE does not exist", "mom atlas secrets set NOPE"}},
 		{"unknown StripeApp", apiDocFor("s3", "  stripeApp: {name: other}\n"), []string{"api adapter s3:", "matches no StripeApp"}},
 		{"name mismatch", APIAdapter{Name: "x", Document: apiDocFor("y", "").Document}, []string{"does not match the adapter name"}},

@@ -4,6 +4,7 @@ import (
 	accesslogv3 "github.com/envoyproxy/go-control-plane/envoy/config/accesslog/v3"
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
+	celv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/access_loggers/filters/cel/v3"
 	routerv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/router/v3"
 	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
 	"google.golang.org/protobuf/types/known/structpb"
@@ -73,6 +74,13 @@ func routerFilter() *hcmv3.HttpFilter {
 func localReplyConfig() *hcmv3.LocalReplyConfig {
 	return &hcmv3.LocalReplyConfig{
 		Mappers: []*hcmv3.ResponseMapper{{
+			// The signature verifier (ext_proc or ext_authz) failed or timed
+			// out: Envoy says 504 for an ext_proc timeout and 500/503 else.
+			// Fail closed with one answer, 503 "retry", and say why.
+			Filter:             verifierFailed(),
+			StatusCode:         wrapperspb.UInt32(503),
+			BodyFormatOverride: fixedCodeFormat("api_error", "verifier_unavailable", verifierMessage),
+		}, {
 			Filter:             statusIs(accesslogv3.ComparisonFilter_GE, 500),
 			BodyFormatOverride: jsonErrorFormat("api_error", "%LOCAL_REPLY_BODY%"),
 		}, {
@@ -92,6 +100,18 @@ func localReplyConfig() *hcmv3.LocalReplyConfig {
 
 // badRequestMessage explains Envoy's bodyless 400s; the detail names the check.
 const badRequestMessage = "The request was rejected before routing (%RESPONSE_CODE_DETAILS%). Atlas refuses paths with encoded slashes (%%2F, %%5C) and malformed HTTP."
+
+const verifierMessage = "Atlas could not verify this request: its signature verifier was unreachable or did not answer in time (%RESPONSE_CODE_DETAILS%). Nothing was forwarded; retry shortly."
+
+// verifierFailed matches replies Envoy makes when the ext_proc or ext_authz
+// call itself failed, not Atlas's own decisions (those are 4xx).
+func verifierFailed() *accesslogv3.AccessLogFilter {
+	expr := &celv3.ExpressionFilter{Expression: "response.code >= 500 && (response.code_details.startsWith('ext_proc') || response.code_details.startsWith('ext_authz'))"}
+	return &accesslogv3.AccessLogFilter{FilterSpecifier: &accesslogv3.AccessLogFilter_ExtensionFilter{ExtensionFilter: &accesslogv3.ExtensionFilter{
+		Name:       "envoy.access_loggers.extension_filters.cel",
+		ConfigType: &accesslogv3.ExtensionFilter_TypedConfig{TypedConfig: mustAny(expr)},
+	}}}
+}
 
 const tooLargeMessage = "The request body is larger than Atlas accepts for signed requests (spec.maxBodyBytes of the StripeApp); send a smaller body."
 

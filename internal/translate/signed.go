@@ -56,6 +56,9 @@ func extAuthzFilter(maxBody uint32) *hcmv3.HttpFilter {
 		// The exact body bytes are the signed payload: never re-encoded.
 		WithRequestBody: &extauthzv3.BufferSettings{MaxRequestBytes: maxBody, PackAsBytes: true},
 		StatPrefix:      "atlas",
+		// Send header bytes as they arrived (header_map raw_value), not
+		// UTF-8-sanitised: the bytes verified must be the bytes forwarded.
+		EncodeRawHeaders: true,
 	}
 	return &hcmv3.HttpFilter{
 		Name:       ExtAuthzFilterName,

@@ -23,6 +23,7 @@ type atlas struct {
 	configPath string
 	ingress    int
 	envoyAdmin int
+	adminPort  int // Atlas's admin gRPC API
 	logs       *syncBuffer
 }
 
@@ -57,7 +58,7 @@ func freePort(t *testing.T) int {
 // env adds variables (the adapters' secrets) to atlas's environment.
 func startAtlas(t *testing.T, config string, env map[string]string, args ...string) *atlas {
 	t.Helper()
-	a := &atlas{t: t, ingress: freePort(t), envoyAdmin: freePort(t), logs: &syncBuffer{}}
+	a := &atlas{t: t, ingress: freePort(t), envoyAdmin: freePort(t), adminPort: freePort(t), logs: &syncBuffer{}}
 	a.configPath = filepath.Join(t.TempDir(), "atlas.yml")
 	a.writeConfig(config)
 	full := append([]string{"run", "-f", a.configPath,
@@ -65,6 +66,8 @@ func startAtlas(t *testing.T, config string, env map[string]string, args ...stri
 		"--xds-address", fmt.Sprintf("127.0.0.1:%d", freePort(t)),
 		"--envoy-admin-address", fmt.Sprintf("127.0.0.1:%d", a.envoyAdmin),
 		"--log-format", "json",
+		"--data-dir", filepath.Join(t.TempDir(), "data"),
+		"--admin-address", fmt.Sprintf("127.0.0.1:%d", a.adminPort),
 	}, args...)
 	if _, ok := env["ENVOY_BIN"]; !ok {
 		full = append(full, "--envoy-bin", envoyBin)

@@ -117,8 +117,8 @@ func checkVerifierDown(t *testing.T, what string, status int, contentType, body 
 		t.Errorf("%s: body is not a Stripe-shaped JSON error (%v): %s", what, err, body)
 		return
 	}
-	if e.Error.Type != "api_error" || e.Error.Code != "" {
-		t.Errorf("%s: error type/code %q/%q, want api_error and none; body %s", what, e.Error.Type, e.Error.Code, body)
+	if e.Error.Type != "api_error" || e.Error.Code != "verifier_unavailable" {
+		t.Errorf("%s: error type/code %q/%q, want api_error/verifier_unavailable; body %s", what, e.Error.Type, e.Error.Code, body)
 	}
 	// Like every Stripe error, it says what happened.
 	if strings.TrimSpace(e.Error.Message) == "" {
