@@ -12,13 +12,15 @@ STRIPE_MOCK_VERSION := v0.203.0
 # Envoy: $ENVOY_BIN, else `envoy` on PATH, else the project-local install.
 ENVOY_BIN ?= $(shell command -v envoy 2>/dev/null || echo $(TOOLS)/envoy/envoy/_bin/envoy)
 STRIPE_MOCK_BIN ?= $(shell command -v stripe-mock 2>/dev/null || echo $(TOOLS)/bin/stripe-mock)
-export ENVOY_BIN STRIPE_MOCK_BIN
+GRPCURL_VERSION := v1.9.3
+GRPCURL_BIN ?= $(shell command -v grpcurl 2>/dev/null || echo $(TOOLS)/bin/grpcurl)
+export ENVOY_BIN STRIPE_MOCK_BIN GRPCURL_BIN
 
 STRIPE_NODE := test/fixtures/stripe-node
 GO_TEST_FLAGS ?=
 FUZZTIME ?= 60s
 
-.PHONY: build run test test-unit test-e2e fuzz bench envoy stripe-mock node-deps generate lint check-generated fmt clean help
+.PHONY: build run test fuzz bench envoy stripe-mock grpcurl postgres node-deps tools generate lint check-generated clean help
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -38,13 +40,24 @@ stripe-mock: ## install stripe-mock $(STRIPE_MOCK_VERSION) (the local Stripe san
 	  echo "installing stripe-mock@$(STRIPE_MOCK_VERSION) into $(TOOLS)/bin"; \
 	  GOBIN=$(TOOLS)/bin go install github.com/stripe/stripe-mock@$(STRIPE_MOCK_VERSION) && test -x "$(STRIPE_MOCK_BIN)"; fi
 
+grpcurl: ## install grpcurl $(GRPCURL_VERSION) into .tools/bin (admin API reflection tests)
+	@if [ -x "$(GRPCURL_BIN)" ]; then echo "grpcurl: $(GRPCURL_BIN)"; else \
+	  echo "installing grpcurl@$(GRPCURL_VERSION) into $(TOOLS)/bin"; \
+	  GOBIN=$(TOOLS)/bin go install github.com/fullstorydev/grpcurl/cmd/grpcurl@$(GRPCURL_VERSION) && test -x "$(GRPCURL_BIN)"; fi
+
+postgres: ## make sure PostgreSQL's server binaries exist (Debian's postgresql package); tests start their own
+	@if command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then echo "postgresql: installed"; else \
+	  echo "installing Debian's postgresql"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; fi
+
+tools: envoy stripe-mock grpcurl postgres node-deps ## everything the tests need
+
 node-deps: ## install the npm packages the tests use (stripe-node, pinned by package-lock.json)
 	@if [ -f $(STRIPE_NODE)/package-lock.json ]; then npm ci --silent --no-audit --no-fund --prefix $(STRIPE_NODE); fi
 
 run: build envoy stripe-mock ## start stripe-mock and Atlas with the offline sandbox config
 	@scripts/run-sandbox.sh
 
-test: build envoy stripe-mock node-deps ## all three tiers: pure/golden, in-process gRPC, real Envoy end to end
+test: build tools ## all three tiers: pure/golden, in-process gRPC, real Envoy end to end
 	go vet ./...
 	go test $(GO_TEST_FLAGS) -count=1 ./...
 	$(MAKE) --no-print-directory fuzz FUZZTIME=5s

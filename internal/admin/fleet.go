@@ -39,21 +39,26 @@ func envoyProto(n xds.NodeStatus) *adminv1.Envoy {
 	return e
 }
 
-// resourceProto maps one type's delivery state. xds.TypeStatus keeps only
-// the latest exchange, so a NACK names the version last sent (the one
-// rejected), and the send and NACK times are not known.
+// resourceProto maps one type's delivery state; the last NACK is kept
+// after later ACKs.
 func resourceProto(typeURL string, t xds.TypeStatus) *adminv1.ResourceStatus {
 	r := &adminv1.ResourceStatus{
-		TypeUrl:          typeURL,
-		LastSentVersion:  t.SentVersion,
-		LastAckedVersion: t.AckedVersion,
-		State:            adminv1.AckState_ACK_STATE_PENDING,
+		TypeUrl:           typeURL,
+		LastSentVersion:   t.SentVersion,
+		LastAckedVersion:  t.AckedVersion,
+		State:             adminv1.AckState_ACK_STATE_PENDING,
+		LastNackedVersion: t.NackedVersion,
+		LastNackMessage:   t.LastNackError,
+	}
+	if !t.SentAt.IsZero() {
+		r.LastSentTime = timestamppb.New(t.SentAt)
+	}
+	if !t.NackedAt.IsZero() {
+		r.LastNackTime = timestamppb.New(t.NackedAt)
 	}
 	switch {
 	case t.NACK:
 		r.State = adminv1.AckState_ACK_STATE_NACK
-		r.LastNackedVersion = t.SentVersion
-		r.LastNackMessage = t.Error
 	case t.SentVersion != "" && t.AckedVersion == t.SentVersion:
 		r.State = adminv1.AckState_ACK_STATE_ACK
 	}

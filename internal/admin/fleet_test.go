@@ -21,7 +21,7 @@ func TestListEnvoys(t *testing.T) {
 	fleet := []xds.NodeStatus{
 		{NodeID: "envoy-b", Cluster: "edge", ConnectedAt: connected, Connected: true, Types: map[string]xds.TypeStatus{
 			ldsURL: {SentVersion: "v2", AckedVersion: "v2"},
-			cdsURL: {SentVersion: "v3", AckedVersion: "v2", NACK: true, Error: "cluster stripe: invalid TLS context"},
+			cdsURL: {SentVersion: "v3", AckedVersion: "v2", NACK: true, Error: "cluster stripe: invalid TLS context", NackedVersion: "v3", LastNackError: "cluster stripe: invalid TLS context"},
 			rdsURL: {SentVersion: "v3", AckedVersion: "v2"},
 		}},
 		{NodeID: "envoy-a", Cluster: "edge", ConnectedAt: connected, Connected: true, Types: map[string]xds.TypeStatus{

@@ -19,10 +19,15 @@ type NodeStatus struct {
 // TypeStatus is the delivery state of one resource type to one Envoy.
 type TypeStatus struct {
 	SentVersion  string
+	SentAt       time.Time
 	AckedVersion string
 	// NACK is true when the last reply was a rejection; Error is Envoy's text.
 	NACK  bool
 	Error string
+	// The last rejection, kept after later ACKs for the record.
+	NackedVersion string
+	NackedAt      time.Time
+	LastNackError string
 }
 
 type fleet struct {
@@ -78,7 +83,7 @@ func (f *fleet) update(id int64, typeURL string, fn func(*TypeStatus)) string {
 }
 
 func (f *fleet) sent(id int64, typeURL, version string) {
-	f.update(id, typeURL, func(t *TypeStatus) { t.SentVersion = version })
+	f.update(id, typeURL, func(t *TypeStatus) { t.SentVersion, t.SentAt = version, time.Now() })
 }
 
 func (f *fleet) sentVersion(id int64, typeURL string) string {
@@ -95,7 +100,10 @@ func (f *fleet) ack(id int64, typeURL, version string) {
 }
 
 func (f *fleet) nack(id int64, typeURL, msg string) string {
-	return f.update(id, typeURL, func(t *TypeStatus) { t.NACK, t.Error = true, msg })
+	return f.update(id, typeURL, func(t *TypeStatus) {
+		t.NACK, t.Error = true, msg
+		t.NackedVersion, t.NackedAt, t.LastNackError = t.SentVersion, time.Now(), msg
+	})
 }
 
 func (f *fleet) snapshot() []NodeStatus {
