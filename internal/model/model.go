@@ -79,6 +79,10 @@ type StripeApp struct {
 	MaxBodyBytes uint32
 	// Source is "file:line" of the document, for messages.
 	Source string
+	// OAuthProviders are the third-party OAuth APIs the app's users log in
+	// to through Atlas (spec.oauthProviders), in file order. Their names
+	// are unique across all StripeApps: they are URL path segments.
+	OAuthProviders []OAuthProvider
 }
 
 // StripeApp returns the StripeApp with the given name.
