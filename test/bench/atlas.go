@@ -14,8 +14,13 @@ const benchKeyEnv = "BENCH_KEY"
 // atlasConfig renders a Moment Atlas YAML with adapter "up" plus any extra
 // adapters (the reload test adds reload1, reload2, …), all pointing at the
 // local upstream and injecting `Authorization: Bearer ${{ BENCH_KEY }}`.
-func atlasConfig(ingressPort, adminPort, upstreamPort int, extra []string) []byte {
+// With signed, it adds the signed adapter "sig" (upstream path /signed,
+// onBehalfOf) and its StripeApp, whose secret is ${{ BENCH_APP_SECRET }}.
+func atlasConfig(ingressPort, adminPort, upstreamPort int, extra []string, signed bool) []byte {
 	names := append([]string{"up"}, extra...)
+	if signed {
+		names = append(names, signedAdapter)
+	}
 	var b strings.Builder
 	b.WriteString("apiVersion: moment.dev/atlas/v1alpha1\nkind: Atlas\nmetadata: {name: bench}\nspec:\n  apiAdapters:\n")
 	for _, n := range names {
@@ -23,23 +28,40 @@ func atlasConfig(ingressPort, adminPort, upstreamPort int, extra []string) []byt
 	}
 	fmt.Fprintf(&b, "  exposedPorts: {ingressHttpPort: %d, adminPort: %d}\n", ingressPort, adminPort)
 	for _, n := range names {
+		base, stripeApp := fmt.Sprintf("http://127.0.0.1:%d", upstreamPort), ""
+		if n == signedAdapter {
+			base += signedPrefix
+			stripeApp = fmt.Sprintf("  stripeApp: {name: %s, onBehalfOf: true}\n", benchAppName)
+		}
 		fmt.Fprintf(&b, `---
 apiVersion: moment.dev/adapters/v1alpha1
 kind: HTTP
 metadata: {name: %s}
 spec:
-  baseUrl: http://127.0.0.1:%d
-  headers:
+  baseUrl: %s
+%s  headers:
   - name: Authorization
     value: Bearer ${{ %s }}
-`, n, upstreamPort, benchKeyEnv)
+`, n, base, stripeApp, benchKeyEnv)
+	}
+	if signed {
+		fmt.Fprintf(&b, `---
+apiVersion: atlas/v1alpha1
+kind: StripeApp
+metadata: {name: %s}
+spec:
+  signingSecrets:
+  - ${{ %s }}
+  tolerance: 300s
+`, benchAppName, benchAppSecretEnv)
 	}
 	return []byte(b.String())
 }
 
 // atlasInstance is one `atlas run` with its own config and ports.
 type atlasInstance struct {
-	mode        string // static | extproc
+	name        string // instStatic | instExtproc | instExtauthz
+	signed      bool   // config has the signed adapter
 	configPath  string
 	ingressPort int
 	adminPort   int
@@ -47,33 +69,41 @@ type atlasInstance struct {
 	proc        *proc
 }
 
-func startAtlas(o *options, atlasBin, envoyBin, dir, mode, key string, upstreamPort int) (*atlasInstance, error) {
+func startAtlas(o *options, atlasBin, envoyBin, dir, inst, key, appSecret string, upstreamPort int) (*atlasInstance, error) {
 	ports, err := freePorts(4)
 	if err != nil {
 		return nil, err
 	}
 	a := &atlasInstance{
-		mode:        mode,
-		configPath:  filepath.Join(dir, "atlas-"+mode+".yml"),
+		name:        inst,
+		signed:      inst != instStatic,
+		configPath:  filepath.Join(dir, "atlas-"+inst+".yml"),
 		ingressPort: ports[0],
 		adminPort:   ports[1],
 	}
 	xdsPort, envoyAdminPort := ports[2], ports[3]
 	a.envoyAdmin = "127.0.0.1:" + strconv.Itoa(envoyAdminPort)
-	if err := os.WriteFile(a.configPath, atlasConfig(a.ingressPort, a.adminPort, upstreamPort, nil), 0o600); err != nil {
+	if err := os.WriteFile(a.configPath, atlasConfig(a.ingressPort, a.adminPort, upstreamPort, nil, a.signed), 0o600); err != nil {
 		return nil, err
 	}
 	args := []string{"run",
 		"-f", a.configPath,
-		"--injection=" + mode,
 		"--ingress-address", "127.0.0.1",
 		"--xds-address", "127.0.0.1:" + strconv.Itoa(xdsPort),
 		"--envoy-admin-address", a.envoyAdmin,
 		"--envoy-bin", envoyBin,
 	}
+	switch inst {
+	case instStatic:
+		args = append(args, "--injection=static")
+	case instExtproc:
+		args = append(args, "--injection=extproc", "--signature-filter=extproc")
+	case instExtauthz:
+		args = append(args, "--injection=extproc", "--signature-filter=extauthz")
+	}
 	args = append(args, o.atlasArgs...)
-	a.proc, err = startProc("atlas "+mode, filepath.Join(dir, "atlas-"+mode+".log"),
-		[]string{benchKeyEnv + "=" + key}, atlasBin, args...)
+	a.proc, err = startProc("atlas "+inst, filepath.Join(dir, "atlas-"+inst+".log"),
+		[]string{benchKeyEnv + "=" + key, benchAppSecretEnv + "=" + appSecret}, atlasBin, args...)
 	return a, err
 }
 

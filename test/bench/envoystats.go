@@ -11,9 +11,11 @@ import (
 )
 
 // Envoy counters recorded around every row run, so an invalid run shows
-// where its non-2xx answers came from (ext_proc timeouts, upstream resets…).
+// where its non-2xx answers came from (ext_proc timeouts, ext_authz errors
+// or denials, upstream resets…).
 var envoyStatRE = regexp.MustCompile(`^(http\.[^.]+\.downstream_rq_[1-5]xx` +
 	`|http\.[^.]+\.ext_proc\..+` +
+	`|http\.[^.]+\.ext_authz\..+` +
 	`|cluster\..+\.(upstream_rq_[1-5]xx|upstream_rq_timeout|upstream_cx_connect_fail|upstream_rq_pending_overflow))$`)
 
 // envoyCounters reads the admin /stats text and keeps the counters above.
@@ -63,7 +65,8 @@ func errorCounters(d map[string]int64) string {
 	var parts []string
 	for k, v := range d {
 		if strings.HasSuffix(k, "downstream_rq_2xx") || strings.HasSuffix(k, "upstream_rq_2xx") ||
-			strings.Contains(k, "stream_msgs_") || strings.HasSuffix(k, "streams_started") || strings.HasSuffix(k, "streams_closed") {
+			strings.Contains(k, "stream_msgs_") || strings.HasSuffix(k, "streams_started") || strings.HasSuffix(k, "streams_closed") ||
+			(strings.Contains(k, ".ext_authz.") && strings.HasSuffix(k, ".ok")) {
 			continue
 		}
 		parts = append(parts, fmt.Sprintf("%s=%d", k, v))

@@ -3,18 +3,10 @@ package main
 import (
 	"flag"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 )
-
-// Row identifiers, in report order. Row (1) is the baseline for ratios.
-const (
-	rowPlain   = "plain"
-	rowStatic  = "static"
-	rowExtproc = "extproc"
-)
-
-var allRows = []string{rowPlain, rowStatic, rowExtproc}
 
 // options holds every command-line setting of the benchmark.
 type options struct {
@@ -55,7 +47,7 @@ type options struct {
 func parseFlags(args []string) (*options, error) {
 	o := &options{}
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	rows := fs.String("rows", strings.Join(allRows, ","), "rows to run, comma-separated: plain (1), static (2), extproc (3)")
+	rows := fs.String("rows", strings.Join(defaultRows, ","), rowsHelp())
 	fs.IntVar(&o.rounds, "rounds", 5, "interleaved rounds; each round runs every row once")
 	fs.DurationVar(&o.duration, "duration", 5*time.Second, "wrk duration of one measured run (-d)")
 	fs.DurationVar(&o.warmup, "warmup", 2*time.Second, "unmeasured wrk run per row before round 1 (0 disables)")
@@ -96,21 +88,12 @@ func parseFlags(args []string) (*options, error) {
 		return o, nil
 	}
 
-	seen := map[string]bool{}
-	for _, r := range strings.Split(*rows, ",") {
-		r = strings.TrimSpace(r)
-		if r == "" {
-			continue
-		}
-		if r != rowPlain && r != rowStatic && r != rowExtproc {
-			return nil, fmt.Errorf("--rows: unknown row %q (want plain, static, extproc)", r)
-		}
-		seen[r] = true
+	var err error
+	if o.rows, err = parseRows(*rows); err != nil {
+		return nil, err
 	}
-	for _, r := range allRows { // keep report order
-		if seen[r] {
-			o.rows = append(o.rows, r)
-		}
+	if len(o.rows) > 0 && o.rows[0] != rowPlain {
+		fmt.Fprintln(os.Stderr, "bench: warning: row 1 (plain Envoy) is not selected, so no ratio, added latency or target can be computed")
 	}
 	if len(o.rows) == 0 && o.reloads == 0 {
 		return nil, fmt.Errorf("nothing to do: --rows is empty and --reloads=0")
@@ -136,21 +119,9 @@ func parseFlags(args []string) (*options, error) {
 // needsAtlas reports whether any selected work needs the Atlas binary.
 func (o *options) needsAtlas() bool {
 	for _, r := range o.rows {
-		if r != rowPlain {
+		if rowInfos[r].instance != "" {
 			return true
 		}
 	}
 	return o.reloads > 0
-}
-
-func rowTitle(r string) string {
-	switch r {
-	case rowPlain:
-		return "(1) plain Envoy"
-	case rowStatic:
-		return "(2) Atlas static"
-	case rowExtproc:
-		return "(3) Atlas ext_proc"
-	}
-	return r
 }

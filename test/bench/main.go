@@ -1,7 +1,9 @@
 // Command bench measures Atlas against plain Envoy on loopback: throughput
-// and latency of (1) plain Envoy, (2) Atlas static injection and (3) Atlas
-// ext_proc injection, interleaved over several rounds, plus the latency of a
-// config reload. Run it from the repository root: `go run ./test/bench`
+// and latency of (1) plain Envoy, (2) Atlas static injection, (3) Atlas
+// ext_proc injection, and (4)-(7) Stripe App signature verification (GET
+// with the stripe-user header, POST with a 1 KB body; ext_proc and
+// ext_authz), interleaved over several rounds, plus the latency of a config
+// reload. Run it from the repository root: `go run ./test/bench`
 // (see docs/benchmarks.md and `make bench`).
 package main
 
@@ -19,6 +21,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/atlas-gateway/atlas/internal/stripesig"
 )
 
 func main() {
@@ -139,6 +143,7 @@ func bench(ctx context.Context, o *options, cl *cleanups, rep *report) error {
 	})
 
 	key := "sk_test_bench_" + randomHex(12)
+	appSecret := stripesig.AppSecretPrefix + "bench" + randomHex(12)
 	ports, err := freePorts(3)
 	if err != nil {
 		return err
@@ -152,16 +157,19 @@ func bench(ctx context.Context, o *options, cl *cleanups, rep *report) error {
 	if err != nil {
 		return err
 	}
-	// The upstream must refuse a request without the key, or a 200 through
-	// a proxy would prove nothing.
-	if ok, code := get200(ctx, "http://"+up.addr+"/v1/charges", nil); ok || code != 401 {
+	// The upstream must refuse a request without the key, and a signed-route
+	// request without the verified identity, or a 200 through a proxy would
+	// prove nothing.
+	if ok, code := get200(ctx, "http://"+up.addr+"/v1/charges", map[string]string{selfCheckHeader: "1"}); ok || code != 401 {
 		return fmt.Errorf("upstream self-check: request without key answered %d, want 401", code)
+	}
+	if ok, code := get200(ctx, "http://"+up.addr+signedPrefix+"/v1/charges", map[string]string{"Authorization": "Bearer " + key, selfCheckHeader: "1"}); ok || code != 401 {
+		return fmt.Errorf("upstream self-check: signed-route request without identity answered %d, want 401", code)
 	}
 
 	targets := map[string]target{}
-	has := func(row string) bool { return strings.Contains(","+strings.Join(o.rows, ",")+",", ","+row+",") }
 	var plain *proc
-	if has(rowPlain) {
+	if len(rowsOf(o.rows, "")) > 0 {
 		plain, err = startPlainEnvoy(o, envoyBin, dir, plainAdmin, plainPort, upPort)
 		if plain != nil {
 			cl.add(func() { plain.stop(5 * time.Second) })
@@ -169,16 +177,19 @@ func bench(ctx context.Context, o *options, cl *cleanups, rep *report) error {
 		if err != nil {
 			return err
 		}
-		targets[rowPlain] = target{row: rowPlain, proc: plain, admin: fmt.Sprintf("127.0.0.1:%d", plainAdmin),
-			url:     fmt.Sprintf("http://127.0.0.1:%d/v1/apis/http/up/v1/charges", plainPort),
-			headers: []string{"Authorization: Bearer " + key}}
+		for _, row := range rowsOf(o.rows, "") {
+			targets[row] = target{row: row, proc: plain, admin: fmt.Sprintf("127.0.0.1:%d", plainAdmin), dir: dir,
+				url:     fmt.Sprintf("http://127.0.0.1:%d/v1/apis/http/up/v1/charges", plainPort),
+				headers: []string{"Authorization: Bearer " + key}}
+		}
 	}
 	atlas := map[string]*atlasInstance{}
-	for _, mode := range []string{rowStatic, rowExtproc} {
-		if !has(mode) && !(mode == rowStatic && o.reloads > 0) {
+	for _, inst := range instances {
+		rows := rowsOf(o.rows, inst)
+		if len(rows) == 0 && !(inst == instStatic && o.reloads > 0) {
 			continue
 		}
-		a, err := startAtlas(o, atlasBin, envoyBin, dir, mode, key, upPort)
+		a, err := startAtlas(o, atlasBin, envoyBin, dir, inst, key, appSecret, upPort)
 		if a != nil && a.proc != nil {
 			p := a.proc
 			cl.add(func() { p.stop(10 * time.Second) })
@@ -186,22 +197,21 @@ func bench(ctx context.Context, o *options, cl *cleanups, rep *report) error {
 		if err != nil {
 			return err
 		}
-		atlas[mode] = a
-		targets[mode] = target{row: mode, proc: a.proc, url: a.url("up"), admin: a.envoyAdmin}
+		atlas[inst] = a
+		for _, row := range rows {
+			t := target{row: row, proc: a.proc, url: a.url("up"), admin: a.envoyAdmin, dir: dir}
+			if rowInfos[row].signed {
+				t.url, t.appSecret = a.url(signedAdapter), appSecret
+			}
+			targets[row] = t
+		}
 	}
 
-	// xDS pushes are asynchronous: wait until each route answers 200.
-	for _, row := range allRows {
-		t, ok := targets[row]
-		if !ok {
-			continue
-		}
-		hdr := map[string]string{}
-		for _, h := range t.headers {
-			k, v, _ := strings.Cut(h, ": ")
-			hdr[k] = v
-		}
-		took, err := waitFor200(ctx, t.proc, t.url, hdr, 50*time.Millisecond, o.readyTimeout)
+	// xDS pushes are asynchronous: wait until each route answers 200, with
+	// the very request the row sends.
+	for _, row := range o.rows {
+		t := targets[row]
+		took, err := waitFor200(ctx, t.proc, t.requestFor(time.Now()), 50*time.Millisecond, o.readyTimeout)
 		if err != nil {
 			if ctx.Err() == nil && !t.proc.exited() {
 				err = fmt.Errorf("%w; last log lines of %s (%s):\n%s", err, t.proc.name, t.proc.logPath, t.proc.logTail(15))
@@ -225,11 +235,13 @@ func bench(ctx context.Context, o *options, cl *cleanups, rep *report) error {
 		if plain != nil {
 			plain.stop(5 * time.Second)
 		}
-		if a := atlas[rowExtproc]; a != nil {
-			a.proc.stop(10 * time.Second)
+		for inst, a := range atlas {
+			if inst != instStatic {
+				a.proc.stop(10 * time.Second)
+			}
 		}
-		fmt.Fprintf(os.Stderr, "bench: timing %d reloads of %s\n", o.reloads, atlas[rowStatic].configPath)
-		samples, err := runReloads(ctx, o, atlas[rowStatic], upPort)
+		fmt.Fprintf(os.Stderr, "bench: timing %d reloads of %s\n", o.reloads, atlas[instStatic].configPath)
+		samples, err := runReloads(ctx, o, atlas[instStatic], upPort)
 		rep.Reloads = samples
 		if err != nil {
 			return fmt.Errorf("reload test: %w", err)

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -18,12 +20,26 @@ var probeClient = &http.Client{
 
 // get200 reports whether GET url (with the given headers) answers 200.
 func get200(ctx context.Context, url string, headers map[string]string) (bool, int) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	r := reqSpec{method: http.MethodGet, url: url}
+	for k, v := range headers {
+		r.headers = append(r.headers, k+": "+v)
+	}
+	return do200(ctx, r)
+}
+
+// do200 sends r once and reports whether it answered 200, and the status.
+func do200(ctx context.Context, r reqSpec) (bool, int) {
+	var body io.Reader
+	if r.body != nil {
+		body = bytes.NewReader(r.body)
+	}
+	req, err := http.NewRequestWithContext(ctx, r.method, r.url, body)
 	if err != nil {
 		return false, 0
 	}
-	for k, v := range headers {
-		req.Header.Set(k, v)
+	for _, h := range r.headers {
+		k, v, _ := strings.Cut(h, ": ")
+		req.Header.Add(k, v)
 	}
 	resp, err := probeClient.Do(req)
 	if err != nil {
@@ -34,14 +50,14 @@ func get200(ctx context.Context, url string, headers map[string]string) (bool, i
 	return resp.StatusCode == http.StatusOK, resp.StatusCode
 }
 
-// waitFor200 polls url every interval until it answers 200, p exits, ctx
+// waitFor200 sends r every interval until it answers 200, p exits, ctx
 // ends or timeout passes. It returns the time it took.
-func waitFor200(ctx context.Context, p *proc, url string, headers map[string]string, interval, timeout time.Duration) (time.Duration, error) {
+func waitFor200(ctx context.Context, p *proc, r reqSpec, interval, timeout time.Duration) (time.Duration, error) {
 	start := time.Now()
 	deadline := start.Add(timeout)
 	last := 0
 	for {
-		ok, code := get200(ctx, url, headers)
+		ok, code := do200(ctx, r)
 		if ok {
 			return time.Since(start), nil
 		}
@@ -52,7 +68,7 @@ func waitFor200(ctx context.Context, p *proc, url string, headers map[string]str
 			return time.Since(start), p.exitError()
 		}
 		if time.Now().After(deadline) {
-			return time.Since(start), fmt.Errorf("%s: no 200 after %v (last HTTP status %d)", url, timeout, last)
+			return time.Since(start), fmt.Errorf("%s %s: no 200 after %v (last HTTP status %d)", r.method, r.url, timeout, last)
 		}
 		if err := sleepCtx(ctx, interval); err != nil {
 			return time.Since(start), err

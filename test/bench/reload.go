@@ -58,7 +58,7 @@ func runReloads(ctx context.Context, o *options, a *atlasInstance, upstreamPort 
 	for i := 1; i <= o.reloads; i++ {
 		name := fmt.Sprintf("reload%d", i)
 		extra = append(extra, name)
-		data := atlasConfig(a.ingressPort, a.adminPort, upstreamPort, extra)
+		data := atlasConfig(a.ingressPort, a.adminPort, upstreamPort, extra, a.signed)
 		rename := i%2 == 1
 		s := reloadSample{N: i, Adapter: name, Write: "in-place"}
 		if rename {
@@ -72,7 +72,7 @@ func runReloads(ctx context.Context, o *options, a *atlasInstance, upstreamPort 
 		if err := writeConfig(a.configPath, data, rename); err != nil {
 			return samples, err
 		}
-		_, err := waitFor200(ctx, a.proc, url, nil, o.reloadPoll, o.reloadTimeout)
+		_, err := waitFor200(ctx, a.proc, reqSpec{method: "GET", url: url}, o.reloadPoll, o.reloadTimeout)
 		s.Ms = float64(time.Since(start).Microseconds()) / 1000
 		if err != nil {
 			if ctx.Err() != nil || a.proc.exited() {

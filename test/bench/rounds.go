@@ -11,22 +11,25 @@ import (
 
 // target is one row's proxy under load.
 type target struct {
-	row     string
-	url     string
-	headers []string // wrk -H values, "Name: value"
-	proc    *proc    // the process whose death invalidates the row
-	admin   string   // the row's Envoy admin address, for counters
+	row       string
+	url       string
+	headers   []string // fixed wrk -H values, "Name: value"; requestFor adds the rest
+	appSecret string   // signing secret of signed rows
+	proc      *proc    // the process whose death invalidates the row
+	admin     string   // the row's Envoy admin address, for counters
+	dir       string   // where the wrk Lua script goes
 }
 
 // runResult is one row in one round: the loaded wrk run (embedded) and, if
 // enabled, the light-load run that follows it.
 type runResult struct {
 	Round    int    `json:"round"`    // 1-based
-	Row      string `json:"row"`      // plain | static | extproc
+	Row      string `json:"row"`      // see allRows
 	Position int    `json:"position"` // 1-based position inside the round
 	wrkResult
 	UpstreamOK   int64            `json:"upstream_ok"`
 	Upstream401  int64            `json:"upstream_401"`
+	UpstreamMism int64            `json:"upstream_mismatch"`
 	Light        *wrkResult       `json:"light,omitempty"`
 	EnvoyDelta   map[string]int64 `json:"envoy_counters_delta,omitempty"` // over loaded+light runs
 	Valid        bool             `json:"valid"`
@@ -56,15 +59,16 @@ type measured struct {
 }
 
 // problem says why a run does not measure a working proxy: any non-2xx
-// answer, any request the upstream refused for a wrong key, or no requests
-// at all. Socket errors (a stalled machine tripping wrk's timeout, say) are
+// answer, any request the upstream refused for a wrong key or (on signed
+// routes) a missing verified identity or altered body, or no requests at
+// all. Socket errors (a stalled machine tripping wrk's timeout, say) are
 // recorded and printed but do not invalidate the run by themselves.
 func (m measured) problem() string {
-	if m.wrk.Non2xx == 0 && m.delta.Unauthorized == 0 && m.wrk.Requests > 0 {
+	if m.wrk.Non2xx == 0 && m.delta.Unauthorized == 0 && m.delta.Mismatch == 0 && m.wrk.Requests > 0 {
 		return ""
 	}
-	return fmt.Sprintf("requests=%d non-2xx=%d upstream-401=%d",
-		m.wrk.Requests, m.wrk.Non2xx, m.delta.Unauthorized)
+	return fmt.Sprintf("requests=%d non-2xx=%d upstream-401=%d upstream-mismatch=%d",
+		m.wrk.Requests, m.wrk.Non2xx, m.delta.Unauthorized, m.delta.Mismatch)
 }
 
 func measureOnce(ctx context.Context, wrkBin string, o *options, up *upstream, t target, conns int, d time.Duration) (measured, error) {
@@ -73,7 +77,13 @@ func measureOnce(ctx context.Context, wrkBin string, o *options, up *upstream, t
 	if err != nil {
 		return m, fmt.Errorf("upstream stats: %w", err)
 	}
-	wr, _, err := runWrk(ctx, wrkBin, o, conns, d, t.url, t.headers)
+	// Signed rows: the signature is made now, so it is fresh for this run.
+	req := t.requestFor(time.Now())
+	script, err := wrkScript(t.dir, t.row, req)
+	if err != nil {
+		return m, err
+	}
+	wr, _, err := runWrk(ctx, wrkBin, o, conns, d, req, script)
 	if ctx.Err() != nil {
 		return m, ctx.Err()
 	}
@@ -100,7 +110,7 @@ func runRow(ctx context.Context, wrkBin string, o *options, up *upstream, t targ
 	if err != nil {
 		return res, err
 	}
-	res.wrkResult, res.UpstreamOK, res.Upstream401 = m.wrk, m.delta.OK, m.delta.Unauthorized
+	res.wrkResult, res.UpstreamOK, res.Upstream401, res.UpstreamMism = m.wrk, m.delta.OK, m.delta.Unauthorized, m.delta.Mismatch
 	var problems []string
 	if p := m.problem(); p != "" {
 		problems = append(problems, "loaded: "+p)
@@ -113,6 +123,7 @@ func runRow(ctx context.Context, wrkBin string, o *options, up *upstream, t targ
 		res.Light = &lm.wrk
 		res.UpstreamOK += lm.delta.OK
 		res.Upstream401 += lm.delta.Unauthorized
+		res.UpstreamMism += lm.delta.Mismatch
 		if p := lm.problem(); p != "" {
 			problems = append(problems, "light: "+p)
 		}
@@ -163,7 +174,7 @@ func runRounds(ctx context.Context, wrkBin string, o *options, up *upstream, tar
 			}
 			results = append(results, res)
 			if o.verbose || !res.Valid {
-				line := fmt.Sprintf("bench:   %-8s %8.0f req/s  p50 %.3f ms  p99 %.3f ms", row, res.RPS, res.P50ms, res.P99ms)
+				line := fmt.Sprintf("bench:   %-10s %8.0f req/s  p50 %.3f ms  p99 %.3f ms", row, res.RPS, res.P50ms, res.P99ms)
 				if res.Light != nil {
 					line += fmt.Sprintf(" | c%d p50 %.3f ms  p99 %.3f ms", o.lightConns, res.Light.P50ms, res.Light.P99ms)
 				}

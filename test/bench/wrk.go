@@ -32,18 +32,22 @@ func findWrk() (string, error) {
 	return p, nil
 }
 
-// runWrk runs one wrk load against url and parses its output.
-func runWrk(ctx context.Context, wrkBin string, o *options, conns int, d time.Duration, url string, headers []string) (wrkResult, string, error) {
+// runWrk runs one wrk load sending req and parses its output. script, when
+// not "", is the Lua file that sets req's method and body (wrkScript).
+func runWrk(ctx context.Context, wrkBin string, o *options, conns int, d time.Duration, req reqSpec, script string) (wrkResult, string, error) {
 	args := []string{"--latency",
 		"-t", strconv.Itoa(min(o.threads, conns)),
 		"-c", strconv.Itoa(conns),
 		"-d", fmt.Sprintf("%ds", int(d.Round(time.Second)/time.Second)),
 		"--timeout", fmt.Sprintf("%ds", max(1, int(o.wrkTimeout.Round(time.Second)/time.Second))), // wrk takes whole s/m/h
 	}
-	for _, h := range headers {
+	for _, h := range req.headers {
 		args = append(args, "-H", h)
 	}
-	args = append(args, url)
+	if script != "" {
+		args = append(args, "-s", script)
+	}
+	args = append(args, req.url)
 	// Bound the run in case wrk hangs; ctx cancellation (Ctrl-C) kills it.
 	cctx, cancel := context.WithTimeout(ctx, d+30*time.Second)
 	defer cancel()
