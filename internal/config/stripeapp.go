@@ -20,7 +20,7 @@ const (
 
 // stripeAppFields are the keys of a StripeApp spec; others get a warning
 // because a misspelled key would silently fall back to a default.
-var stripeAppFields = []string{"signingSecrets", "tolerance", "maxBodyBytes"}
+var stripeAppFields = []string{"signingSecrets", "tolerance", "maxBodyBytes", "oauthProviders"}
 
 // stripeAppDoc is one `kind: StripeApp` document. app is set only when the
 // document is valid; name is set whenever it could be read.
@@ -58,7 +58,9 @@ func (p *parser) stripeAppDocument(root *yaml.Node) *stripeAppDoc {
 	app.SigningSecrets, okSecrets = p.signingSecrets(name, spec)
 	app.Tolerance, okTol = p.tolerance(name, lookup(spec, "tolerance"))
 	app.MaxBodyBytes, okBody = p.maxBodyBytes(name, lookup(spec, "maxBodyBytes"))
-	if valid && okSecrets && okTol && okBody {
+	var okOAuth bool
+	app.OAuthProviders, okOAuth = p.oauthProviders(name, spec) // config/oauth.go
+	if valid && okSecrets && okTol && okBody && okOAuth {
 		d.app = app
 	}
 	return d

@@ -93,6 +93,7 @@ func (p *parser) linkStripeApps(apps []*stripeAppDoc, adapters []*adapterDoc) []
 		}
 		s.used = true
 	}
+	p.linkOAuthProviders(apps, byName) // config/oauth.go
 	var out []model.StripeApp
 	for _, s := range apps {
 		if byName[s.name] != s {

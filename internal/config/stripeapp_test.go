@@ -73,7 +73,7 @@ func TestStripeAppWarnings(t *testing.T) {
 		f + `:7: adapterRef "my-app" has kind StripeApp; StripeApp documents need no adapterRef`,
 		f + `:15: StripeApp "my-app": spec.signingSecrets[0] (from ${{ ODD_SECRET }}) does not start with absec_ or whsec_`,
 		f + `:16: StripeApp "my-app": spec.signingSecrets[1] does not start with absec_ or whsec_`,
-		f + `:17: StripeApp "my-app": spec.tolerence is not a known field (known: signingSecrets, tolerance, maxBodyBytes)`,
+		f + `:17: StripeApp "my-app": spec.tolerence is not a known field (known: signingSecrets, tolerance, maxBodyBytes`, // more keys follow (oauthProviders, …)
 		f + `:19: StripeApp "unused" is used by no adapter, so it has no effect`,
 		f + `:26: a document of kind OAuthProvider under apiVersion atlas/v1alpha1 is not supported by this Atlas`,
 		f + `:41: adapter "stripe": spec.stripeApp.onBehalfOf is true but the adapter injects no Authorization header`,
