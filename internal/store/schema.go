@@ -25,6 +25,22 @@ var sqliteMigrations = [][]string{
 			updated_at TEXT NOT NULL
 		) STRICT`,
 	},
+	// The Stripe App Secret Store. scope_user is '' for the account scope,
+	// so the key stays NOT NULL; expires_at NULL means never.
+	2: {
+		`CREATE TABLE app_secrets (
+			app        TEXT NOT NULL,
+			account    TEXT NOT NULL,
+			scope_type TEXT NOT NULL,
+			scope_user TEXT NOT NULL,
+			name       TEXT NOT NULL,
+			id         TEXT NOT NULL UNIQUE,
+			sealed     BLOB NOT NULL,
+			created_at TEXT NOT NULL,
+			expires_at TEXT,
+			PRIMARY KEY (app, account, scope_type, scope_user, name)
+		) STRICT`,
+	},
 }
 
 var postgresMigrations = [][]string{
@@ -40,6 +56,20 @@ var postgresMigrations = [][]string{
 			size       INTEGER NOT NULL,
 			created_at TIMESTAMPTZ NOT NULL,
 			updated_at TIMESTAMPTZ NOT NULL
+		)`,
+	},
+	2: {
+		`CREATE TABLE app_secrets (
+			app        TEXT NOT NULL,
+			account    TEXT NOT NULL,
+			scope_type TEXT NOT NULL,
+			scope_user TEXT NOT NULL,
+			name       TEXT NOT NULL,
+			id         TEXT NOT NULL UNIQUE,
+			sealed     BYTEA NOT NULL,
+			created_at TIMESTAMPTZ NOT NULL,
+			expires_at TIMESTAMPTZ,
+			PRIMARY KEY (app, account, scope_type, scope_user, name)
 		)`,
 	},
 }
