@@ -41,6 +41,36 @@ var sqliteMigrations = [][]string{
 			PRIMARY KEY (app, account, scope_type, scope_user, name)
 		) STRICT`,
 	},
+	// The OAuth broker (oauth.go): logins in progress and each user's
+	// tokens. verifier and code are sealed and NULL when absent; account and
+	// user_id are '' until the first signed poll binds the login.
+	3: {
+		`CREATE TABLE oauth_nonces (
+			state             TEXT PRIMARY KEY NOT NULL,
+			app               TEXT NOT NULL,
+			provider          TEXT NOT NULL,
+			verifier          BLOB,
+			code              BLOB,
+			error             TEXT NOT NULL DEFAULT '',
+			error_description TEXT NOT NULL DEFAULT '',
+			account           TEXT NOT NULL DEFAULT '',
+			user_id           TEXT NOT NULL DEFAULT '',
+			used              INTEGER NOT NULL DEFAULT 0,
+			created_at        TEXT NOT NULL,
+			expires_at        TEXT NOT NULL
+		) STRICT`,
+		`CREATE INDEX oauth_nonces_expires_at ON oauth_nonces (expires_at)`,
+		`CREATE TABLE oauth_tokens (
+			app        TEXT NOT NULL,
+			provider   TEXT NOT NULL,
+			account    TEXT NOT NULL,
+			user_id    TEXT NOT NULL,
+			sealed     BLOB NOT NULL,
+			expires_at TEXT,
+			updated_at TEXT NOT NULL,
+			PRIMARY KEY (app, provider, account, user_id)
+		) STRICT`,
+	},
 }
 
 var postgresMigrations = [][]string{
@@ -70,6 +100,33 @@ var postgresMigrations = [][]string{
 			created_at TIMESTAMPTZ NOT NULL,
 			expires_at TIMESTAMPTZ,
 			PRIMARY KEY (app, account, scope_type, scope_user, name)
+		)`,
+	},
+	3: {
+		`CREATE TABLE oauth_nonces (
+			state             TEXT PRIMARY KEY,
+			app               TEXT NOT NULL,
+			provider          TEXT NOT NULL,
+			verifier          BYTEA,
+			code              BYTEA,
+			error             TEXT NOT NULL DEFAULT '',
+			error_description TEXT NOT NULL DEFAULT '',
+			account           TEXT NOT NULL DEFAULT '',
+			user_id           TEXT NOT NULL DEFAULT '',
+			used              BOOLEAN NOT NULL DEFAULT FALSE,
+			created_at        TIMESTAMPTZ NOT NULL,
+			expires_at        TIMESTAMPTZ NOT NULL
+		)`,
+		`CREATE INDEX oauth_nonces_expires_at ON oauth_nonces (expires_at)`,
+		`CREATE TABLE oauth_tokens (
+			app        TEXT NOT NULL,
+			provider   TEXT NOT NULL,
+			account    TEXT NOT NULL,
+			user_id    TEXT NOT NULL,
+			sealed     BYTEA NOT NULL,
+			expires_at TIMESTAMPTZ,
+			updated_at TIMESTAMPTZ NOT NULL,
+			PRIMARY KEY (app, provider, account, user_id)
 		)`,
 	},
 }
