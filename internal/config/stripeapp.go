@@ -20,7 +20,7 @@ const (
 
 // stripeAppFields are the keys of a StripeApp spec; others get a warning
 // because a misspelled key would silently fall back to a default.
-var stripeAppFields = []string{"signingSecrets", "tolerance", "maxBodyBytes", "oauthProviders"}
+var stripeAppFields = []string{"signingSecrets", "tolerance", "maxBodyBytes", "oauthProviders", "appKey"}
 
 // stripeAppDoc is one `kind: StripeApp` document. app is set only when the
 // document is valid; name is set whenever it could be read.
@@ -60,7 +60,9 @@ func (p *parser) stripeAppDocument(root *yaml.Node) *stripeAppDoc {
 	app.MaxBodyBytes, okBody = p.maxBodyBytes(name, lookup(spec, "maxBodyBytes"))
 	var okOAuth bool
 	app.OAuthProviders, okOAuth = p.oauthProviders(name, spec) // config/oauth.go
-	if valid && okSecrets && okTol && okBody && okOAuth {
+	var okKey bool
+	app.AppKey, okKey = p.appKey(d, spec) // config/appkey.go
+	if valid && okSecrets && okTol && okBody && okOAuth && okKey {
 		d.app = app
 	}
 	return d

@@ -83,6 +83,11 @@ type StripeApp struct {
 	// to through Atlas (spec.oauthProviders), in file order. Their names
 	// are unique across all StripeApps: they are URL path segments.
 	OAuthProviders []OAuthProvider
+	// AppKey is the key the app's own backend presents to Atlas's Secret
+	// Store API (Authorization: Bearer), as stripe-go sends a Stripe key;
+	// empty means only the app's signed frontend may call it. A secret:
+	// never log it.
+	AppKey string
 }
 
 // StripeApp returns the StripeApp with the given name.
