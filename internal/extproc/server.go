@@ -26,6 +26,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
+	"github.com/atlas-gateway/atlas/internal/audit"
 	"github.com/atlas-gateway/atlas/internal/model"
 	"github.com/atlas-gateway/atlas/internal/translate"
 	"github.com/atlas-gateway/atlas/internal/verify"
@@ -37,7 +38,39 @@ type Server struct {
 	log   *slog.Logger
 	now   func() time.Time
 	state atomic.Pointer[state]
+	obs   Observer
+	audit Auditor // nil: no audit log
 }
+
+// Filter is this server's value of the filter label and audit field.
+const Filter = string(translate.SignatureExtProc)
+
+// Observer is told the outcome of every request (internal/metrics
+// implements it). It is called on the request path and must be cheap.
+type Observer interface {
+	// Decision reports a signature check: outcome is "allowed" or the
+	// denial code; took is the time Atlas spent deciding.
+	Decision(filter, adapter, outcome string, took time.Duration)
+	// Injection reports credentials set on an unsigned adapter's request.
+	Injection(adapter string)
+}
+
+// Auditor records every signature check (*audit.Logger is one).
+type Auditor interface{ Log(audit.Entry) }
+
+type nopObserver struct{}
+
+func (nopObserver) Decision(string, string, string, time.Duration) {}
+func (nopObserver) Injection(string)                               {}
+
+// Option configures a Server.
+type Option func(*Server)
+
+// WithObserver reports decisions and injections to o.
+func WithObserver(o Observer) Option { return func(s *Server) { s.obs = o } }
+
+// WithAuditor records every signature check with a.
+func WithAuditor(a Auditor) Option { return func(s *Server) { s.audit = a } }
 
 // state is immutable: one precomputed response per plain adapter, shared by
 // every stream, and the verification engine for signed adapters.
@@ -47,8 +80,11 @@ type state struct {
 }
 
 // New returns a Server that knows no adapters until Update is called.
-func New(log *slog.Logger) *Server {
-	s := &Server{log: log, now: time.Now}
+func New(log *slog.Logger, opts ...Option) *Server {
+	s := &Server{log: log, now: time.Now, obs: nopObserver{}}
+	for _, o := range opts {
+		o(s)
+	}
 	empty, _ := verify.New(&model.Config{})
 	s.state.Store(&state{headers: map[string]*extprocv3.ProcessingResponse{}, engine: empty})
 	return s
@@ -77,7 +113,7 @@ func (s *Server) Update(cfg *model.Config) error {
 
 // Process serves one request's stream.
 func (s *Server) Process(stream extprocv3.ExternalProcessor_ProcessServer) error {
-	ex := exchange{st: s.state.Load(), adapter: adapterOf(stream), now: s.now, log: s.log}
+	ex := exchange{st: s.state.Load(), adapter: adapterOf(stream), now: s.now, log: s.log, obs: s.obs, audit: s.audit}
 	for {
 		req, err := stream.Recv()
 		if errors.Is(err, io.EOF) {

@@ -15,14 +15,37 @@ func (s *Server) callbacks() serverv3.Callbacks {
 			return nil
 		},
 		StreamClosedFunc: func(id int64, node *corev3.Node) {
+			name := s.nodeOf(id)
 			s.fleet.closeStream(id)
 			s.log.Info("Envoy disconnected", "stream", id, "node", node.GetId())
+			if name != "" {
+				s.obs.EnvoyDisconnected(name, s.connected())
+			}
 		},
 		StreamRequestFunc: s.onRequest,
 		StreamResponseFunc: func(_ context.Context, id int64, req *discoveryv3.DiscoveryRequest, resp *discoveryv3.DiscoveryResponse) {
 			s.fleet.sent(id, resp.GetTypeUrl(), resp.GetVersionInfo())
+			s.obs.XDSPush(s.nodeOf(id), resp.GetTypeUrl())
 		},
 	}
+}
+
+// nodeOf is the node id bound to a stream ("" before its first request).
+func (s *Server) nodeOf(id int64) string {
+	s.fleet.mu.Lock()
+	defer s.fleet.mu.Unlock()
+	return s.fleet.streams[id]
+}
+
+// connected counts the Envoys with an open stream, as Fleet reports them.
+func (s *Server) connected() int {
+	n := 0
+	for _, st := range s.fleet.snapshot() {
+		if st.Connected {
+			n++
+		}
+	}
+	return n
 }
 
 // onRequest records the node behind a stream and classifies the request as a
@@ -31,6 +54,7 @@ func (s *Server) onRequest(id int64, req *discoveryv3.DiscoveryRequest) error {
 	if n := req.GetNode(); n != nil && n.GetId() != "" {
 		if s.fleet.openStream(id, n.GetId(), n.GetCluster()) {
 			s.log.Info("Envoy connected", "stream", id, "node", n.GetId(), "cluster", n.GetCluster())
+			s.obs.EnvoyConnected(n.GetId(), s.connected())
 		}
 		s.ensureNode(context.Background(), n.GetId())
 	}
@@ -40,6 +64,7 @@ func (s *Server) onRequest(id int64, req *discoveryv3.DiscoveryRequest) error {
 	if d := req.GetErrorDetail(); d != nil {
 		s.nackSeen.Add(1)
 		node := s.fleet.nack(id, req.GetTypeUrl(), d.GetMessage())
+		s.obs.XDSNack(node, req.GetTypeUrl())
 		s.log.Error("Envoy rejected the configuration (NACK)",
 			"node", node, "type", req.GetTypeUrl(), "rejected_nonce", req.GetResponseNonce(),
 			"kept_version", req.GetVersionInfo(), "envoy_error", d.GetMessage())
@@ -53,5 +78,6 @@ func (s *Server) onRequest(id int64, req *discoveryv3.DiscoveryRequest) error {
 		return nil
 	}
 	s.fleet.ack(id, req.GetTypeUrl(), req.GetVersionInfo())
+	s.obs.XDSAck(s.nodeOf(id), req.GetTypeUrl())
 	return nil
 }

@@ -39,11 +39,40 @@ type Server struct {
 	served   map[string]bool // node ids given a snapshot
 	fleet    *fleet
 	nackSeen atomic.Int64
+	obs      Observer
 }
 
+// Observer is told what the server sends and what Envoys answer
+// (internal/metrics implements it). Calls come from xDS stream goroutines.
+type Observer interface {
+	XDSPush(node, typeURL string)
+	XDSAck(node, typeURL string)
+	XDSNack(node, typeURL string)
+	// connected is the number of Envoys connected after the change.
+	EnvoyConnected(node string, connected int)
+	EnvoyDisconnected(node string, connected int)
+}
+
+type nopObserver struct{}
+
+func (nopObserver) XDSPush(string, string)        {}
+func (nopObserver) XDSAck(string, string)         {}
+func (nopObserver) XDSNack(string, string)        {}
+func (nopObserver) EnvoyConnected(string, int)    {}
+func (nopObserver) EnvoyDisconnected(string, int) {}
+
+// Option configures a Server.
+type Option func(*Server)
+
+// WithObserver reports xDS traffic to o.
+func WithObserver(o Observer) Option { return func(s *Server) { s.obs = o } }
+
 // New returns a Server; ctx bounds the lifetime of its open streams.
-func New(ctx context.Context, log *slog.Logger) *Server {
-	s := &Server{log: log, fleet: newFleet(), served: map[string]bool{}}
+func New(ctx context.Context, log *slog.Logger, opts ...Option) *Server {
+	s := &Server{log: log, fleet: newFleet(), served: map[string]bool{}, obs: nopObserver{}}
+	for _, o := range opts {
+		o(s)
+	}
 	s.cache = cachev3.NewSnapshotCache(true, cachev3.IDHash{}, cacheLogger{log})
 	s.srv = serverv3.NewServer(ctx, s.cache, s.callbacks())
 	return s
