@@ -343,4 +343,3 @@ func testAppSecretSealed(t *testing.T, s appSecretTestStore) {
 		t.Errorf("error leaks the payload: %v", err)
 	}
 }
-
