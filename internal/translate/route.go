@@ -30,6 +30,7 @@ func buildRoutes(cfg *model.Config, clusterOf map[string]string, opts Options) (
 			adapterRoute(a, clusterOf[a.Name], &routev3.RouteMatch{PathSpecifier: &routev3.RouteMatch_Path{Path: prefix}}, bareRewrite(a.Upstream.BasePath), filters),
 		)
 	}
+	routes = append(routes, appsRoutes(opts)...) // apps.go
 	routes = append(routes, &routev3.Route{
 		Name:  "atlas_not_found",
 		Match: &routev3.RouteMatch{PathSpecifier: &routev3.RouteMatch_Prefix{Prefix: "/"}},

@@ -56,6 +56,10 @@ type Options struct {
 	SystemCAFile string
 	// SignatureFilter verifies Stripe App signatures; empty means extproc.
 	SignatureFilter SignatureFilter
+	// AppsAddress is the IP:port of Atlas's apps server (Secret Store,
+	// OAuth broker), reached through the AppsCluster; empty means no apps
+	// routes (see apps.go).
+	AppsAddress string
 }
 
 // Resources are the Envoy resources for one snapshot, by xDS type.
@@ -86,6 +90,11 @@ func Translate(cfg *model.Config, opts Options) (*Resources, error) {
 		}
 	}
 	clusters, clusterOf := buildClusters(cfg.Adapters, opts)
+	if apps, err := appsCluster(opts); err != nil {
+		return nil, err
+	} else if apps != nil {
+		clusters = append(clusters, apps)
+	}
 	lis, err := buildListener(cfg, opts)
 	if err != nil {
 		return nil, err
