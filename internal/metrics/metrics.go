@@ -75,6 +75,11 @@ type Metrics struct {
 	injections   *prometheus.CounterVec
 	refreshes    *prometheus.CounterVec
 
+	// families lists the name of every metric registered above, for the
+	// dashboard test; histograms are listed with their _bucket, _sum and
+	// _count series.
+	families []string
+
 	decisionChildren  *children[decisionKey, prometheus.Counter]
 	injectionChildren *children[string, prometheus.Counter]
 	latencyChildren   map[string]prometheus.Observer
@@ -90,7 +95,8 @@ var DecisionBuckets = []float64{10e-6, 25e-6, 50e-6, 100e-6, 250e-6, 500e-6, 1e-
 // New returns Metrics registered on a fresh registry.
 func New() *Metrics {
 	reg := prometheus.NewRegistry()
-	f := factory{reg}
+	var names []string
+	f := factory{reg: reg, names: &names}
 	m := &Metrics{
 		reg: reg,
 		xdsPushes: f.counterVec("atlas_xds_pushes_total",
@@ -113,6 +119,7 @@ func New() *Metrics {
 			"OAuth access token refreshes, by provider and result (success, failed).", "provider", "result"),
 		latencyChildren: map[string]prometheus.Observer{},
 	}
+	m.families = names // after the literal: its calls fill names
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
 	m.decisionChildren = newChildren(maxAdapters*4, func(k decisionKey) prometheus.Counter {
@@ -238,22 +245,29 @@ func resourceType(typeURL string) string {
 	return "other"
 }
 
-type factory struct{ reg prometheus.Registerer }
+// factory registers metrics and records their names.
+type factory struct {
+	reg   prometheus.Registerer
+	names *[]string
+}
 
 func (f factory) counterVec(name, help string, labels ...string) *prometheus.CounterVec {
 	v := prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, labels)
 	f.reg.MustRegister(v)
+	*f.names = append(*f.names, name)
 	return v
 }
 
 func (f factory) gauge(name, help string) prometheus.Gauge {
 	g := prometheus.NewGauge(prometheus.GaugeOpts{Name: name, Help: help})
 	f.reg.MustRegister(g)
+	*f.names = append(*f.names, name)
 	return g
 }
 
 func (f factory) histogramVec(name, help string, buckets []float64, labels ...string) *prometheus.HistogramVec {
 	v := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: name, Help: help, Buckets: buckets}, labels)
 	f.reg.MustRegister(v)
+	*f.names = append(*f.names, name+"_bucket", name+"_sum", name+"_count")
 	return v
 }
