@@ -10,9 +10,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/atlas-gateway/atlas/internal/apps"
 	"github.com/atlas-gateway/atlas/internal/config"
 	"github.com/atlas-gateway/atlas/internal/extauthz"
 	"github.com/atlas-gateway/atlas/internal/extproc"
+	"github.com/atlas-gateway/atlas/internal/metrics"
 	"github.com/atlas-gateway/atlas/internal/model"
 	"github.com/atlas-gateway/atlas/internal/redact"
 	"github.com/atlas-gateway/atlas/internal/store"
@@ -31,6 +33,10 @@ type gateway struct {
 	extproc *extproc.Server
 	authz   *extauthz.Server
 	store   store.Store
+	// apps is the apps server (Secret Store, OAuth); nil when it is off.
+	apps *apps.Server
+	// reloads counts loads by trigger and result (internal/metrics).
+	reloads interface{ Reload(trigger, result string) }
 	// redact knows the current secret values, for forwarded Envoy logs.
 	redact redact.Redactor
 
@@ -107,6 +113,11 @@ func (g *gateway) apply(ctx context.Context, cfg *model.Config) error {
 	if err := g.authz.Update(cfg); err != nil {
 		return err
 	}
+	if g.apps != nil {
+		if err := g.apps.Update(cfg); err != nil {
+			return err
+		}
+	}
 	version, err := g.xds.Publish(ctx, res)
 	if err != nil {
 		return err
@@ -124,13 +135,17 @@ func (g *gateway) apply(ctx context.Context, cfg *model.Config) error {
 func (g *gateway) reload(ctx context.Context, why string) {
 	cfg, err := g.load(ctx)
 	if err != nil {
+		g.reloads.Reload(why, metrics.ResultInvalid)
 		g.log.Error("the edited configuration is invalid; the last good configuration keeps serving. Fix it and save again",
 			"trigger", why, "file", g.file, "problems", err.Error())
 		return
 	}
 	if err := g.apply(ctx, cfg); err != nil {
+		g.reloads.Reload(why, metrics.ResultFailed)
 		g.log.Error("applying the edited configuration failed; the last good configuration keeps serving", "trigger", why, "error", err)
+		return
 	}
+	g.reloads.Reload(why, metrics.ResultSuccess)
 }
 
 // fileAdapter reports whether name is an adapter of the file, and where.
@@ -167,6 +182,9 @@ func secretValues(cfg *model.Config) []string {
 	}
 	for _, app := range cfg.StripeApps {
 		out = append(out, app.SigningSecrets...)
+		if app.AppKey != "" {
+			out = append(out, app.AppKey)
+		}
 	}
 	return out
 }
