@@ -32,6 +32,8 @@ type runFlags struct {
 	adminKey     string
 	adminCA      string
 	appsAddress  string
+	metricsAddr  string
+	auditLog     string
 }
 
 func parseRunFlags(args []string, stderr io.Writer) (runFlags, error) {
@@ -59,6 +61,8 @@ func parseRunFlags(args []string, stderr io.Writer) (runFlags, error) {
 	fs.StringVar(&f.adminKey, "admin-tls-key", "", "private key for --admin-tls-cert")
 	fs.StringVar(&f.adminCA, "admin-client-ca", "", "require admin clients to present a certificate signed by this CA (mTLS); then no token is needed")
 	fs.StringVar(&f.appsAddress, "apps-address", DefaultAppsAddress, "loopback IP:PORT of the apps server (Stripe App Secret Store, OAuth), which Envoy reaches for /v1/apps/, /v1/oauth/ and /v1/apis/oauth/; empty turns it off")
+	fs.StringVar(&f.metricsAddr, "metrics-address", "", "serve Prometheus /metrics and /healthz over HTTP on this address, e.g. 127.0.0.1:9102 (default: off)")
+	fs.StringVar(&f.auditLog, "audit-log", "stdout", "audit log of signature checks, one JSON line each: stdout, off, or a file path (appended, mode 0600)")
 	if err := fs.Parse(args); err != nil {
 		return f, ErrUsage
 	}
@@ -85,6 +89,8 @@ func (f *runFlags) check(fs *flag.FlagSet, stderr io.Writer) error {
 		return fail("--admin-tls-cert and --admin-tls-key go together")
 	case f.adminCA != "" && f.adminCert == "":
 		return fail("--admin-client-ca needs --admin-tls-cert and --admin-tls-key")
+	case f.auditLog == "":
+		return fail("--audit-log is empty: use stdout, off, or a file path")
 	}
 	if f.logFormat == "" {
 		f.logFormat = "json"

@@ -14,6 +14,7 @@ import (
 	"github.com/atlas-gateway/atlas/internal/config"
 	"github.com/atlas-gateway/atlas/internal/extauthz"
 	"github.com/atlas-gateway/atlas/internal/extproc"
+	"github.com/atlas-gateway/atlas/internal/metrics"
 	"github.com/atlas-gateway/atlas/internal/model"
 	"github.com/atlas-gateway/atlas/internal/redact"
 	"github.com/atlas-gateway/atlas/internal/store"
@@ -34,6 +35,8 @@ type gateway struct {
 	store   store.Store
 	// apps is the apps server (Secret Store, OAuth); nil when it is off.
 	apps *apps.Server
+	// reloads counts loads by trigger and result (internal/metrics).
+	reloads interface{ Reload(trigger, result string) }
 	// redact knows the current secret values, for forwarded Envoy logs.
 	redact redact.Redactor
 
@@ -132,13 +135,17 @@ func (g *gateway) apply(ctx context.Context, cfg *model.Config) error {
 func (g *gateway) reload(ctx context.Context, why string) {
 	cfg, err := g.load(ctx)
 	if err != nil {
+		g.reloads.Reload(why, metrics.ResultInvalid)
 		g.log.Error("the edited configuration is invalid; the last good configuration keeps serving. Fix it and save again",
 			"trigger", why, "file", g.file, "problems", err.Error())
 		return
 	}
 	if err := g.apply(ctx, cfg); err != nil {
+		g.reloads.Reload(why, metrics.ResultFailed)
 		g.log.Error("applying the edited configuration failed; the last good configuration keeps serving", "trigger", why, "error", err)
+		return
 	}
+	g.reloads.Reload(why, metrics.ResultSuccess)
 }
 
 // fileAdapter reports whether name is an adapter of the file, and where.

@@ -2,25 +2,29 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"runtime"
 	"time"
 
 	"google.golang.org/grpc"
 
 	"github.com/atlas-gateway/atlas/envoy"
+	"github.com/atlas-gateway/atlas/internal/audit"
 	"github.com/atlas-gateway/atlas/internal/envoyproc"
 	"github.com/atlas-gateway/atlas/internal/extauthz"
 	"github.com/atlas-gateway/atlas/internal/extproc"
+	"github.com/atlas-gateway/atlas/internal/metrics"
 	"github.com/atlas-gateway/atlas/internal/translate"
 	"github.com/atlas-gateway/atlas/internal/watch"
 	"github.com/atlas-gateway/atlas/internal/xds"
 )
 
-func runCommand(ctx context.Context, args []string, stderr io.Writer) error {
+func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	f, err := parseRunFlags(args, stderr)
 	if err != nil {
 		return err
@@ -39,15 +43,29 @@ func runCommand(ctx context.Context, args []string, stderr io.Writer) error {
 	defer st.Close()
 	log.Info("store opened", "store", where)
 
+	m := metrics.New()
+	auditLog, auditFile, err := audit.Open(f.auditLog, stdout)
+	if err != nil {
+		return err
+	}
+	defer auditFile.Close()
+	log.Info("audit log", "destination", f.auditLog)
+	procOpts := []extproc.Option{extproc.WithObserver(m)}
+	authzOpts := []extauthz.Option{extauthz.WithObserver(m)}
+	if auditLog.Enabled() {
+		procOpts = append(procOpts, extproc.WithAuditor(auditLog))
+		authzOpts = append(authzOpts, extauthz.WithAuditor(auditLog))
+	}
 	gw := &gateway{
 		log:  log,
 		file: f.file,
 		opts: translate.Options{Injection: translate.Injection(f.injection), ListenAddress: f.ingress, SystemCAFile: f.systemCA,
 			SignatureFilter: translate.SignatureFilter(f.sigFilter)},
-		xds:     xds.New(ctx, log.With("component", "xds")),
-		extproc: extproc.New(log.With("component", "extproc")),
-		authz:   extauthz.New(log.With("component", "extauthz")),
+		xds:     xds.New(ctx, log.With("component", "xds"), xds.WithObserver(m)),
+		extproc: extproc.New(log.With("component", "extproc"), procOpts...),
+		authz:   extauthz.New(log.With("component", "extauthz"), authzOpts...),
 		store:   st,
+		reloads: m,
 	}
 	appsSrv, err := startApps(log, f.appsAddress, st, gw) // apps.go
 	if err != nil {
@@ -61,6 +79,7 @@ func runCommand(ctx context.Context, args []string, stderr io.Writer) error {
 	if err := gw.apply(ctx, cfg); err != nil {
 		return err
 	}
+	m.Reload(metrics.TriggerStart, metrics.ResultSuccess)
 
 	lis, err := net.Listen("tcp", f.xdsAddress)
 	if err != nil {
@@ -72,7 +91,7 @@ func runCommand(ctx context.Context, args []string, stderr io.Writer) error {
 	gw.xds.Register(g)
 	gw.extproc.Register(g)
 	gw.authz.Register(g)
-	serveErr := make(chan error, 2)
+	serveErr := make(chan error, 3) // xDS, admin and metrics servers
 	go func() { serveErr <- g.Serve(lis) }()
 	appsSrv.serve(serveErr)
 	defer stopGRPC(g, f.drainTimeout)
@@ -84,14 +103,22 @@ func runCommand(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	defer stopGRPC(adminSrv, f.drainTimeout)
 
+	if f.metricsAddr != "" {
+		metricsSrv, err := startMetrics(log, f.metricsAddr, m, serveErr)
+		if err != nil {
+			return err
+		}
+		defer stopHTTP(metricsSrv, f.drainTimeout)
+	}
+
 	raw := gw.fileConfig()
-	if err := watch.File(ctx, f.file, raw, func([]byte) { gw.reload(ctx, "file") },
+	if err := watch.File(ctx, f.file, raw, func([]byte) { gw.reload(ctx, metrics.TriggerFile) },
 		func(err error) { log.Warn("config watch", "error", err) }); err != nil {
 		return err
 	}
 	go func() {
 		for range st.Changes(ctx) {
-			gw.reload(ctx, "store")
+			gw.reload(ctx, metrics.TriggerStore)
 		}
 	}()
 
@@ -133,6 +160,28 @@ func startEnvoy(ctx context.Context, log *slog.Logger, f runFlags, xdsAddr strin
 		return nil, err
 	}
 	return envoyproc.Start(ctx, log, envoyproc.Options{Binary: bin, Bootstrap: bs, LogLevel: f.envoyLogLvl, Redact: redact})
+}
+
+// startMetrics serves /metrics and /healthz over plain HTTP.
+func startMetrics(log *slog.Logger, addr string, m *metrics.Metrics, serveErr chan<- error) (*http.Server, error) {
+	lis, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listening on --metrics-address %s: %w (pick a free port, or leave it empty to disable metrics)", addr, err)
+	}
+	srv := &http.Server{Handler: m.Mux(), ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.Serve(lis); !errors.Is(err, http.ErrServerClosed) {
+			serveErr <- fmt.Errorf("metrics server: %w", err)
+		}
+	}()
+	log.Info("metrics listening", "url", "http://"+lis.Addr().String()+"/metrics")
+	return srv, nil
+}
+
+func stopHTTP(srv *http.Server, timeout time.Duration) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	_ = srv.Shutdown(ctx)
 }
 
 func stopGRPC(g *grpc.Server, timeout time.Duration) {
