@@ -68,6 +68,8 @@ func startAtlas(t *testing.T, config string, env map[string]string, args ...stri
 		"--log-format", "json",
 		"--data-dir", filepath.Join(t.TempDir(), "data"),
 		"--admin-address", fmt.Sprintf("127.0.0.1:%d", a.adminPort),
+		// Any free port: Envoy learns the bound one through xDS.
+		"--apps-address", "127.0.0.1:0",
 	}, args...)
 	if _, ok := env["ENVOY_BIN"]; !ok {
 		full = append(full, "--envoy-bin", envoyBin)
