@@ -35,7 +35,7 @@ func TestFullFlow(t *testing.T) {
 
 	// A proxied call carries alice's token; the Stripe identity does not
 	// reach the API, the path, query and body do.
-	extra := http.Header{"Cookie": {"atlas_session=1"}, "X-Forwarded-For": {"10.0.0.1"}, "Content-Type": {"application/json"}, "Authorization": {"Bearer client-supplied"}}
+	extra := http.Header{"Cookie": {"atlas_session=1"}, "X-Forwarded-For": {"10.0.0.1"}, "Content-Type": {"application/json"}, "Authorization": {"Bearer client-supplied"}, "Atlas-Stripe-App": {testApp}}
 	r := e.api(http.MethodPost, "/repos/a%20b/issues?per_page=5&q=x%2By", `{"title":"hi"}`, alice, extra)
 	if r.status != http.StatusOK {
 		t.Fatalf("proxied call = %d %s", r.status, r.body)
@@ -47,7 +47,7 @@ func TestFullFlow(t *testing.T) {
 	if seen.Method != http.MethodPost || seen.RawPath != "/api/repos/a%20b/issues" || seen.Query != "per_page=5&q=x%2By" || seen.Body != `{"title":"hi"}` {
 		t.Errorf("the API saw %+v", seen)
 	}
-	for _, h := range []string{"Stripe-Signature", "Stripe-User", "Cookie", "X-Forwarded-For"} {
+	for _, h := range []string{"Stripe-Signature", "Stripe-User", "Cookie", "X-Forwarded-For", "Atlas-Stripe-App"} {
 		if v := seen.Header.Get(h); v != "" {
 			t.Errorf("the API received %s: %q", h, v)
 		}

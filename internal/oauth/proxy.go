@@ -118,7 +118,7 @@ var dropHeaders = []string{
 	"Te", "Trailer", "Transfer-Encoding", "Upgrade", "Content-Length",
 }
 
-var dropPrefixes = []string{"X-Envoy-", "X-Forwarded-", "X-Atlas-", "Stripe-User-"}
+var dropPrefixes = []string{"Atlas-", "X-Envoy-", "X-Forwarded-", "X-Atlas-", "Stripe-User-"}
 
 func outboundHeader(in http.Header) http.Header {
 	h := in.Clone()

@@ -1,6 +1,7 @@
 package oauth
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -45,6 +46,9 @@ func (b *Broker) status(w http.ResponseWriter, r *http.Request, p *provider, log
 		writeError(w, errorf(http.StatusBadRequest, CodeProviderDenied, "%s; start a new login to try again", msg))
 		return
 	}
+	// The code is claimed: finish the exchange even if the poll goes away,
+	// or the login would be lost.
+	ctx = context.WithoutCancel(ctx)
 	tokens, terr := b.exchange(ctx, p, n.Code, n.Verifier)
 	if terr != nil {
 		log.Warn("OAuth status: code exchange failed", "error", terr.Error())

@@ -358,7 +358,10 @@ func testOAuthInvalid(t *testing.T, s oauthTestStore) {
 		name string
 		op   func(ctx context.Context) error
 	}{
-		{"short state", func(ctx context.Context) error { _, err := s.CreateOAuthNonce(ctx, oauthNonce("short"), oauthT0); return err }},
+		{"short state", func(ctx context.Context) error {
+			_, err := s.CreateOAuthNonce(ctx, oauthNonce("short"), oauthT0)
+			return err
+		}},
 		{"state with a slash", func(ctx context.Context) error {
 			_, err := s.CreateOAuthNonce(ctx, oauthNonce("state/with/a/slash/x"), oauthT0)
 			return err
