@@ -79,6 +79,23 @@ func (s *Server) Authenticate(r *http.Request, body []byte) (Caller, *APIError) 
 	if apiErr != nil {
 		return Caller{}, apiErr
 	}
+	return s.authenticate(a, r, body)
+}
+
+// AuthenticateApp is Authenticate for a request whose StripeApp is already
+// known, such as an OAuth provider's (provider names are unique across
+// apps): it verifies against that app's secrets and key alone, and ignores
+// Atlas-Stripe-App. An app not in the configuration is a 404.
+func (s *Server) AuthenticateApp(r *http.Request, body []byte, appName string) (Caller, *APIError) {
+	a, ok := s.state.Load().apps[appName]
+	if !ok {
+		return Caller{}, &APIError{Status: http.StatusNotFound, Code: CodeUnknownStripeApp, Message: fmt.Sprintf(
+			"StripeApp %q is not in this Atlas configuration (any more); reload the app, or check the configuration.", appName)}
+	}
+	return s.authenticate(a, r, body)
+}
+
+func (s *Server) authenticate(a *app, r *http.Request, body []byte) (Caller, *APIError) {
 	if int64(len(body)) > a.maxBody {
 		return Caller{}, tooLarge(a.maxBody)
 	}

@@ -429,3 +429,25 @@ func scopeOf(u user) store.AppSecretScope {
 }
 
 func basic(key string) string { return base64.StdEncoding.EncodeToString([]byte(key + ":")) }
+
+// AuthenticateApp verifies against the named app alone, whatever the
+// Atlas-Stripe-App header says.
+func TestAuthenticateApp(t *testing.T) {
+	cfg := oneApp()
+	cfg.StripeApps = append(cfg.StripeApps, model.StripeApp{Name: "other-app", SigningSecrets: []string{"absec_other"}})
+	h := newHarness(t, cfg)
+	req := httptest.NewRequest("GET", "/v1/oauth/github/status", nil)
+	for k, v := range withApp(h.frontend(alice), "other-app") {
+		req.Header[k] = v
+	}
+	c, apiErr := h.srv.AuthenticateApp(req, nil, "my-app")
+	if apiErr != nil || c.App != "my-app" || c.User != alice.id {
+		t.Errorf("AuthenticateApp(my-app) = %+v, %v", c, apiErr)
+	}
+	if _, apiErr := h.srv.AuthenticateApp(req, nil, "other-app"); apiErr == nil || apiErr.Code != string(stripesig.CodeSignatureInvalid) {
+		t.Errorf("my-app's signature verified as other-app's: %v", apiErr)
+	}
+	if _, apiErr := h.srv.AuthenticateApp(req, nil, "gone"); apiErr == nil || apiErr.Status != 404 {
+		t.Errorf("unknown app: %v", apiErr)
+	}
+}
