@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-oauth2/oauth2/v4/manage"
+
 	"github.com/atlas-gateway/atlas/internal/model"
 	"github.com/atlas-gateway/atlas/internal/store"
 )
@@ -324,9 +326,24 @@ func TestRefreshFails(t *testing.T) {
 // A provider that does not say when tokens expire: the API's 401 triggers
 // one refresh and one retry (with the buffered body).
 func TestRefreshAfterUpstream401(t *testing.T) {
-	e := newEnv(t, envConfig{provider: providerConfig{accessExp: time.Second, hideExpiry: true}})
+	e := newEnv(t, envConfig{provider: providerConfig{hideExpiry: true}})
 	e.fullLogin("upstream401-0123456789", alice)
-	time.Sleep(1100 * time.Millisecond) // the provider's real clock
+	key := store.OAuthTokenKey{App: testApp, Provider: testProvider, Account: alice.account, User: alice.id}
+	revoke := func() {
+		t.Helper()
+		tok, err := e.store.GetOAuthTokens(t.Context(), key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !tok.Expiry.IsZero() {
+			t.Fatalf("stored expiry %v, but the provider sent no expires_in", tok.Expiry)
+		}
+		// The provider revokes the access token early: its API answers 401.
+		if err := e.provider.mgr.RemoveAccessToken(t.Context(), tok.AccessToken); err != nil {
+			t.Fatal(err)
+		}
+	}
+	revoke()
 	r := e.api(http.MethodPut, "/items/1", "payload", alice, nil)
 	if r.status != http.StatusOK || r.json(t)["body"] != "payload" {
 		t.Fatalf("call = %d %s", r.status, r.body)
@@ -339,7 +356,7 @@ func TestRefreshAfterUpstream401(t *testing.T) {
 	}
 
 	// With the provider down, a refused token is a 502, not a logout.
-	time.Sleep(1100 * time.Millisecond)
+	revoke()
 	e.provider.down.Store(true)
 	if r := e.api(http.MethodGet, "/user", "", alice, nil); r.status != http.StatusBadGateway || r.errorCode() != CodeProviderUnavailable {
 		t.Errorf("call with the provider down = %d %s", r.status, r.body)
@@ -347,6 +364,31 @@ func TestRefreshAfterUpstream401(t *testing.T) {
 	e.provider.down.Store(false)
 	if r := e.api(http.MethodGet, "/user", "", alice, nil); r.status != http.StatusOK {
 		t.Errorf("call once the provider is back = %d %s", r.status, r.body)
+	}
+
+	// A retry that is refused again is passed through: one refresh per call.
+	calls := e.provider.refreshCalls.Load()
+	e.provider.mgr.SetRefreshTokenCfg(&manage.RefreshingConfig{AccessTokenExp: time.Nanosecond, IsGenerateRefresh: true, IsRemoveAccess: true, IsRemoveRefreshing: true})
+	revoke()
+	if r := e.api(http.MethodGet, "/user", "", alice, nil); r.status != http.StatusUnauthorized || !strings.Contains(r.body, "Bad credentials") {
+		t.Errorf("call whose retry is refused = %d %s, want the API's 401", r.status, r.body)
+	}
+	if n := e.provider.refreshCalls.Load() - calls; n != 1 {
+		t.Errorf("%d refreshes for one call, want 1", n)
+	}
+}
+
+// The provider's own short expiry, on its real clock, with expires_in
+// hidden: Atlas learns of it from the API's 401.
+func TestProviderExpiry(t *testing.T) {
+	e := newEnv(t, envConfig{provider: providerConfig{accessExp: 2 * time.Second, hideExpiry: true}})
+	e.fullLogin("provider-expiry-0123456789", alice)
+	time.Sleep(2100 * time.Millisecond)
+	if r := e.api(http.MethodGet, "/user", "", alice, nil); r.status != http.StatusOK {
+		t.Fatalf("call after the provider's expiry = %d %s", r.status, r.body)
+	}
+	if n := e.provider.refreshCalls.Load(); n != 1 {
+		t.Errorf("%d refresh calls, want 1", n)
 	}
 }
 
