@@ -1,7 +1,6 @@
 package extauthz
 
 import (
-	"strings"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
@@ -56,34 +55,14 @@ func readHeaders(in *verify.Input, hs map[string]string) string {
 // whichever encoding the filter uses, and a second, forged copy of a header
 // is never silently dropped. It returns :method.
 func readHeaderMap(in *verify.Input, hm *corev3.HeaderMap) string {
-	var method string
 	for _, h := range hm.GetHeaders() {
 		v := h.GetValue()
 		if raw := h.GetRawValue(); len(raw) > 0 {
 			v = string(raw)
 		}
-		switch strings.ToLower(h.GetKey()) {
-		case ":method":
-			method = v
-		case "stripe-signature":
-			merge(&in.Signature, v)
-		case "stripe-user":
-			merge(&in.StripeUser, v)
-		case "stripe-user-id":
-			merge(&in.UserID, v)
-		case "stripe-account-id":
-			merge(&in.AccountID, v)
-		case "stripe-account":
-			merge(&in.StripeAccount, v)
-		}
+		in.AddHeader(h.GetKey(), v)
 	}
+	method := in.Method
+	in.Method = ""
 	return method
-}
-
-func merge(dst *string, v string) {
-	if *dst == "" {
-		*dst = v
-		return
-	}
-	*dst += "," + v
 }

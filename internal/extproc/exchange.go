@@ -131,32 +131,13 @@ func readHeaders(adapter string, hm *corev3.HeaderMap) (verify.Input, int64) {
 		if raw := h.GetRawValue(); len(raw) > 0 {
 			v = string(raw)
 		}
-		switch strings.ToLower(h.GetKey()) {
-		case ":method":
-			in.Method = v
-		case "stripe-signature":
-			join(&in.Signature, v)
-		case "stripe-user":
-			join(&in.StripeUser, v)
-		case "stripe-user-id":
-			join(&in.UserID, v)
-		case "stripe-account-id":
-			join(&in.AccountID, v)
-		case "stripe-account":
-			join(&in.StripeAccount, v)
-		case "content-length":
+		if strings.EqualFold(h.GetKey(), "content-length") {
 			if n, err := strconv.ParseInt(v, 10, 64); err == nil {
 				contentLength = n
 			}
+			continue
 		}
+		in.AddHeader(h.GetKey(), v)
 	}
 	return in, contentLength
-}
-
-func join(dst *string, v string) {
-	if *dst == "" {
-		*dst = v
-		return
-	}
-	*dst += "," + v
 }

@@ -208,3 +208,32 @@ func deny(err error) Decision {
 	}
 	return Decision{Status: 401, Code: string(code), Message: msg}
 }
+
+// AddHeader records one request header that verification reads, whatever
+// the transport. Names match case-insensitively; a repeated header is
+// joined with "," (as Envoy merges them), so a forged copy next to a genuine
+// one never passes as the genuine one.
+func (in *Input) AddHeader(name, value string) {
+	switch strings.ToLower(name) {
+	case ":method":
+		in.Method = value
+	case "stripe-signature":
+		join(&in.Signature, value)
+	case "stripe-user":
+		join(&in.StripeUser, value)
+	case "stripe-user-id":
+		join(&in.UserID, value)
+	case "stripe-account-id":
+		join(&in.AccountID, value)
+	case "stripe-account":
+		join(&in.StripeAccount, value)
+	}
+}
+
+func join(dst *string, v string) {
+	if *dst == "" {
+		*dst = v
+		return
+	}
+	*dst += "," + v
+}
