@@ -19,7 +19,9 @@ import (
 // directory 0700), in which case generated is true. The mom CLI reads the
 // same file, so a local client needs no configuration.
 func LoadOrCreateToken(dataDir string) (token string, generated bool, err error) {
-	if t := os.Getenv(datadir.EnvAdminToken); t != "" {
+	// Trimmed like mom trims what it sends: a token from a file-based
+	// Kubernetes secret often ends in a newline.
+	if t := strings.TrimSpace(os.Getenv(datadir.EnvAdminToken)); t != "" {
 		return t, false, nil
 	}
 	path := datadir.TokenFile(dataDir)
