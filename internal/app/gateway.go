@@ -44,6 +44,7 @@ type gateway struct {
 	fileRaw  []byte     // the file as last read
 	loadedAt time.Time  // when it was read
 	current  *model.Config
+	lastRes  *translate.Resources // what current was published as
 }
 
 // load reads the file and the store's adapters and secrets into a model.
@@ -118,11 +119,11 @@ func (g *gateway) apply(ctx context.Context, cfg *model.Config) error {
 			return err
 		}
 	}
-	version, err := g.xds.Publish(ctx, res)
+	version, err := g.publishOrdered(ctx, g.current, g.lastRes, res, cfg)
 	if err != nil {
 		return err
 	}
-	g.current = cfg
+	g.current, g.lastRes = cfg, res
 	for _, w := range cfg.Warnings {
 		g.log.Warn(w)
 	}

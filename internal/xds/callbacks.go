@@ -77,7 +77,7 @@ func (s *Server) onRequest(id int64, req *discoveryv3.DiscoveryRequest) error {
 		}
 		return nil
 	}
-	s.fleet.ack(id, req.GetTypeUrl(), req.GetVersionInfo())
+	s.fleet.ack(id, req.GetTypeUrl(), req.GetVersionInfo(), req.GetResourceNames())
 	s.obs.XDSAck(s.nodeOf(id), req.GetTypeUrl())
 	return nil
 }

@@ -21,6 +21,9 @@ type TypeStatus struct {
 	SentVersion  string
 	SentAt       time.Time
 	AckedVersion string
+	// AckedNames are the resource names of the last ACKed request (for
+	// types Envoy subscribes to by name, such as secrets and routes).
+	AckedNames []string
 	// NACK is true when the last reply was a rejection; Error is Envoy's text.
 	NACK  bool
 	Error string
@@ -95,8 +98,11 @@ func (f *fleet) sentVersion(id int64, typeURL string) string {
 	return ""
 }
 
-func (f *fleet) ack(id int64, typeURL, version string) {
-	f.update(id, typeURL, func(t *TypeStatus) { t.AckedVersion, t.NACK, t.Error = version, false, "" })
+func (f *fleet) ack(id int64, typeURL, version string, names []string) {
+	f.update(id, typeURL, func(t *TypeStatus) {
+		t.AckedVersion, t.NACK, t.Error = version, false, ""
+		t.AckedNames = append(t.AckedNames[:0], names...)
+	})
 }
 
 func (f *fleet) nack(id int64, typeURL, msg string) string {

@@ -1,0 +1,72 @@
+package xds
+
+import (
+	"context"
+	"time"
+)
+
+// Want is what WaitAcked waits for, per xDS type URL: the version, and
+// resource names that must be among those the Envoy subscribed to and ACKed
+// (nil for types fetched as a whole).
+type Want map[string][]string
+
+// WaitAcked waits until every connected Envoy has ACKed version for each
+// type in want, a NACK arrives, or timeout passes. It reports whether all
+// Envoys confirmed; with no Envoy connected it returns true at once.
+//
+// Publishing in order (a listener with new filters first, the routes that
+// enable them after) needs this: a route applied before its listener would
+// be served by the old filter chain, without the new filter.
+func (s *Server) WaitAcked(ctx context.Context, version string, want Want, timeout time.Duration) bool {
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	tick := time.NewTicker(2 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		done, failed := s.acked(version, want)
+		if done {
+			return true
+		}
+		if failed {
+			return false
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-deadline.C:
+			return false
+		case <-tick.C:
+		}
+	}
+}
+
+func (s *Server) acked(version string, want Want) (done, failed bool) {
+	for _, n := range s.fleet.snapshot() {
+		if !n.Connected {
+			continue
+		}
+		for typeURL, names := range want {
+			t := n.Types[typeURL]
+			if t.NACK && t.SentVersion == version {
+				return false, true
+			}
+			if t.AckedVersion != version || !contains(t.AckedNames, names) {
+				return false, false
+			}
+		}
+	}
+	return true, false
+}
+
+func contains(have, want []string) bool {
+	set := make(map[string]bool, len(have))
+	for _, h := range have {
+		set[h] = true
+	}
+	for _, w := range want {
+		if !set[w] {
+			return false
+		}
+	}
+	return true
+}
