@@ -69,9 +69,11 @@ fuzz: ## run every fuzz target for FUZZTIME each (default 60s)
 	    go test -run='^$$' -fuzz="^$$f$$" -fuzztime=$(FUZZTIME) $$target; \
 	  done; done
 
-bench: build envoy ## throughput/latency vs plain Envoy, and reload latency (see docs/benchmarks.md)
+bench: build envoy ## data plane vs plain Envoy, reload latency, verifier micro-benchmarks, control plane scale (docs/benchmarks.md)
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 	go run ./test/bench $(BENCH_FLAGS)
+	go test -run '^$$' -bench . -benchmem -count 5 ./internal/stripesig
+	go run ./test/scale $(SCALE_FLAGS)
 
 generate: ## regenerate gen/ from proto/ with buf (the only way gen/ is written)
 	go tool buf generate
