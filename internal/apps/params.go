@@ -74,6 +74,11 @@ func bodyParams(contentType string, body []byte) (url.Values, *APIError) {
 			return nil, badRequest(CodeParameterInvalid, "", "The Content-Type header is malformed; send application/x-www-form-urlencoded.")
 		}
 	}
+	// fetch() with a string body and no Content-Type sends text/plain: a
+	// body that is a JSON object is read as one.
+	if (mt == "" || mt == "text/plain") && bytes.HasPrefix(bytes.TrimSpace(body), []byte("{")) {
+		mt = "application/json"
+	}
 	switch mt {
 	case "", "application/x-www-form-urlencoded":
 		v, err := url.ParseQuery(string(body))

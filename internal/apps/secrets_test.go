@@ -106,6 +106,15 @@ func TestFrontendSignatureForms(t *testing.T) {
 		t.Errorf("signed JSON body: %s", body.body)
 	}
 
+	// fetch() with a string body and no Content-Type says text/plain.
+	plain := strings.Replace(jsonBody, "from_json", "from_plain", 1)
+	req = httptest.NewRequest("POST", "/v1/apps/secrets", strings.NewReader(plain))
+	req.Header.Set("Content-Type", "text/plain;charset=UTF-8")
+	req.Header.Set("Stripe-Signature", sig(plain))
+	if r := h.send(req).ok(t); r.json["name"] != "from_plain" {
+		t.Errorf("text/plain JSON body: %s", r.body)
+	}
+
 	// stripe-user beside a signed body: the body verifies, and stripe-user
 	// names the same identity.
 	req = httptest.NewRequest("POST", "/v1/apps/secrets", strings.NewReader(jsonBody))
