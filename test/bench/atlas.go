@@ -92,6 +92,8 @@ func startAtlas(o *options, atlasBin, envoyBin, dir, inst, key, appSecret string
 		"--xds-address", "127.0.0.1:" + strconv.Itoa(xdsPort),
 		"--envoy-admin-address", a.envoyAdmin,
 		"--envoy-bin", envoyBin,
+		// Instances run side by side: any free port for the apps server.
+		"--apps-address", "127.0.0.1:0",
 	}
 	switch inst {
 	case instStatic:
