@@ -14,6 +14,7 @@ import (
 	"github.com/go-oauth2/oauth2/v4/manage"
 
 	"github.com/atlas-gateway/atlas/internal/model"
+	"github.com/atlas-gateway/atlas/internal/oauthtest"
 	"github.com/atlas-gateway/atlas/internal/store"
 )
 
@@ -25,7 +26,7 @@ func TestFullFlow(t *testing.T) {
 	e.fullLogin(state, alice)
 
 	// The login asked for what the config says, and no PKCE.
-	q := e.provider.authorizeQuery()
+	q := e.provider.LastAuthorize()
 	for k, want := range map[string]string{"response_type": "code", "client_id": clientID, "redirect_uri": e.prov.RedirectURL, "state": state, "scope": "read write"} {
 		if got := q.Get(k); got != want {
 			t.Errorf("authorize %s = %q, want %q", k, got, want)
@@ -45,7 +46,7 @@ func TestFullFlow(t *testing.T) {
 	if got := r.json(t)["user"]; got != providerUser {
 		t.Errorf("the API saw user %v, want %s", got, providerUser)
 	}
-	seen := e.provider.api()
+	seen := e.provider.LastAPI()
 	if seen.Method != http.MethodPost || seen.RawPath != "/api/repos/a%20b/issues" || seen.Query != "per_page=5&q=x%2By" || seen.Body != `{"title":"hi"}` {
 		t.Errorf("the API saw %+v", seen)
 	}
@@ -74,10 +75,10 @@ func TestFullFlow(t *testing.T) {
 	if r := e.api(http.MethodGet, "/user", "", alice, nil); r.status != http.StatusOK {
 		t.Fatalf("call after expiry = %d %s", r.status, r.body)
 	}
-	if n := e.provider.refreshCalls.Load(); n != 1 {
+	if n := e.provider.RefreshCalls.Load(); n != 1 {
 		t.Errorf("%d refresh calls, want 1", n)
 	}
-	if got := e.provider.api().Header.Get("Authorization"); got == firstToken {
+	if got := e.provider.LastAPI().Header.Get("Authorization"); got == firstToken {
 		t.Error("the call after the refresh carried the old token")
 	}
 	if log := e.refreshLog(); len(log) != 1 || !log[0] {
@@ -107,16 +108,16 @@ func TestFullFlow(t *testing.T) {
 
 // PKCE on, client_secret_post, and a provider that requires PKCE.
 func TestPKCE(t *testing.T) {
-	e := newEnv(t, envConfig{pkce: true, provider: providerConfig{forcePKCE: true, postAuth: true}})
+	e := newEnv(t, envConfig{pkce: true, provider: oauthtest.Options{ForcePKCE: true, ClientAuth: oauthtest.AuthPost}})
 	const state = "pkce-state-0123456789"
 	e.fullLogin(state, alice)
 
-	q := e.provider.authorizeQuery()
+	q := e.provider.LastAuthorize()
 	challenge := q.Get("code_challenge")
 	if q.Get("code_challenge_method") != "S256" || len(challenge) != 43 {
 		t.Fatalf("authorize challenge = %q (%q), want S256", challenge, q.Get("code_challenge_method"))
 	}
-	form := e.provider.codeForm()
+	form := e.provider.LastCodeForm()
 	verifier := form.Get("code_verifier")
 	sum := sha256.Sum256([]byte(verifier))
 	if verifier == "" || base64.RawURLEncoding.EncodeToString(sum[:]) != challenge {
@@ -135,7 +136,7 @@ func TestPKCE(t *testing.T) {
 	u, _ := url.Parse(cb)
 	stolen := url.Values{"grant_type": {"authorization_code"}, "code": {u.Query().Get("code")}, "redirect_uri": {e.prov.RedirectURL},
 		"client_id": {clientID}, "client_secret": {clientSecret}}
-	resp, err := http.PostForm(e.provider.ts.URL+"/token", stolen)
+	resp, err := http.PostForm(e.provider.TokenURL(), stolen)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,7 +159,7 @@ func TestReplayedNonce(t *testing.T) {
 	if r := e.get(e.oauthPath("login", state), nil); r.status != http.StatusBadRequest || !strings.Contains(r.body, CodeNonceUsed) {
 		t.Errorf("login with a used state = %d %s, want 400 nonce_used", r.status, r.body)
 	}
-	if n := e.provider.codeCalls.Load(); n != 1 {
+	if n := e.provider.CodeCalls.Load(); n != 1 {
 		t.Errorf("%d code exchanges, want 1", n)
 	}
 }
@@ -185,7 +186,7 @@ func TestExpiredNonce(t *testing.T) {
 		if r := e.poll(state, alice); r.status != http.StatusBadRequest || r.errorCode() != CodeNonceExpired {
 			t.Errorf("poll = %d %s, want 400 nonce_expired", r.status, r.body)
 		}
-		if n := e.provider.codeCalls.Load(); n != 0 {
+		if n := e.provider.CodeCalls.Load(); n != 0 {
 			t.Errorf("%d code exchanges for an expired login", n)
 		}
 	})
@@ -258,7 +259,7 @@ func TestTokenEndpointDown(t *testing.T) {
 		const state = "down-state-0123456789"
 		cb := e.login(state)
 		e.callback(cb)
-		e.provider.down.Store(true)
+		e.provider.SetDown(true)
 		r := e.poll(state, alice)
 		if r.status != http.StatusBadGateway || r.errorCode() != CodeProviderUnavailable || !strings.Contains(r.body, "503") || !strings.Contains(r.body, "token endpoint of provider acme") {
 			t.Errorf("poll = %d %s, want a clear 502", r.status, r.body)
@@ -304,7 +305,7 @@ func TestRefreshFails(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := e.provider.mgr.RemoveRefreshToken(t.Context(), tok.RefreshToken); err != nil {
+	if err := e.provider.Manager.RemoveRefreshToken(t.Context(), tok.RefreshToken); err != nil {
 		t.Fatal(err)
 	}
 	e.clock.Advance(2 * time.Hour)
@@ -318,7 +319,7 @@ func TestRefreshFails(t *testing.T) {
 	if r := e.api(http.MethodGet, "/user", "", alice, nil); r.errorCode() != CodeLoginRequired {
 		t.Errorf("next call = %d %s, want oauth_login_required", r.status, r.body)
 	}
-	if n := e.provider.apiCalls.Load(); n != 0 {
+	if n := e.provider.APICalls.Load(); n != 0 {
 		t.Errorf("the API was called %d times after the refresh failed", n)
 	}
 }
@@ -326,7 +327,7 @@ func TestRefreshFails(t *testing.T) {
 // A provider that does not say when tokens expire: the API's 401 triggers
 // one refresh and one retry (with the buffered body).
 func TestRefreshAfterUpstream401(t *testing.T) {
-	e := newEnv(t, envConfig{provider: providerConfig{hideExpiry: true}})
+	e := newEnv(t, envConfig{provider: oauthtest.Options{HideExpiry: true}})
 	e.fullLogin("upstream401-0123456789", alice)
 	key := store.OAuthTokenKey{App: testApp, Provider: testProvider, Account: alice.account, User: alice.id}
 	revoke := func() {
@@ -339,7 +340,7 @@ func TestRefreshAfterUpstream401(t *testing.T) {
 			t.Fatalf("stored expiry %v, but the provider sent no expires_in", tok.Expiry)
 		}
 		// The provider revokes the access token early: its API answers 401.
-		if err := e.provider.mgr.RemoveAccessToken(t.Context(), tok.AccessToken); err != nil {
+		if err := e.provider.Manager.RemoveAccessToken(t.Context(), tok.AccessToken); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -348,32 +349,32 @@ func TestRefreshAfterUpstream401(t *testing.T) {
 	if r.status != http.StatusOK || r.json(t)["body"] != "payload" {
 		t.Fatalf("call = %d %s", r.status, r.body)
 	}
-	if n := e.provider.refreshCalls.Load(); n != 1 {
+	if n := e.provider.RefreshCalls.Load(); n != 1 {
 		t.Errorf("%d refresh calls, want 1", n)
 	}
-	if n := e.provider.apiCalls.Load(); n != 2 {
+	if n := e.provider.APICalls.Load(); n != 2 {
 		t.Errorf("the API saw %d calls, want 2 (401, then the retry)", n)
 	}
 
 	// With the provider down, a refused token is a 502, not a logout.
 	revoke()
-	e.provider.down.Store(true)
+	e.provider.SetDown(true)
 	if r := e.api(http.MethodGet, "/user", "", alice, nil); r.status != http.StatusBadGateway || r.errorCode() != CodeProviderUnavailable {
 		t.Errorf("call with the provider down = %d %s", r.status, r.body)
 	}
-	e.provider.down.Store(false)
+	e.provider.SetDown(false)
 	if r := e.api(http.MethodGet, "/user", "", alice, nil); r.status != http.StatusOK {
 		t.Errorf("call once the provider is back = %d %s", r.status, r.body)
 	}
 
 	// A retry that is refused again is passed through: one refresh per call.
-	calls := e.provider.refreshCalls.Load()
-	e.provider.mgr.SetRefreshTokenCfg(&manage.RefreshingConfig{AccessTokenExp: time.Nanosecond, IsGenerateRefresh: true, IsRemoveAccess: true, IsRemoveRefreshing: true})
+	calls := e.provider.RefreshCalls.Load()
+	e.provider.Manager.SetRefreshTokenCfg(&manage.RefreshingConfig{AccessTokenExp: time.Nanosecond, IsGenerateRefresh: true, IsRemoveAccess: true, IsRemoveRefreshing: true})
 	revoke()
 	if r := e.api(http.MethodGet, "/user", "", alice, nil); r.status != http.StatusUnauthorized || !strings.Contains(r.body, "Bad credentials") {
 		t.Errorf("call whose retry is refused = %d %s, want the API's 401", r.status, r.body)
 	}
-	if n := e.provider.refreshCalls.Load() - calls; n != 1 {
+	if n := e.provider.RefreshCalls.Load() - calls; n != 1 {
 		t.Errorf("%d refreshes for one call, want 1", n)
 	}
 }
@@ -381,13 +382,13 @@ func TestRefreshAfterUpstream401(t *testing.T) {
 // The provider's own short expiry, on its real clock, with expires_in
 // hidden: Atlas learns of it from the API's 401.
 func TestProviderExpiry(t *testing.T) {
-	e := newEnv(t, envConfig{provider: providerConfig{accessExp: 2 * time.Second, hideExpiry: true}})
+	e := newEnv(t, envConfig{provider: oauthtest.Options{AccessTokenTTL: 2 * time.Second, HideExpiry: true}})
 	e.fullLogin("provider-expiry-0123456789", alice)
 	time.Sleep(2100 * time.Millisecond)
 	if r := e.api(http.MethodGet, "/user", "", alice, nil); r.status != http.StatusOK {
 		t.Fatalf("call after the provider's expiry = %d %s", r.status, r.body)
 	}
-	if n := e.provider.refreshCalls.Load(); n != 1 {
+	if n := e.provider.RefreshCalls.Load(); n != 1 {
 		t.Errorf("%d refresh calls, want 1", n)
 	}
 }
@@ -399,7 +400,7 @@ func TestConcurrentRefresh(t *testing.T) {
 	e.clock.Advance(2 * time.Hour)
 	// A slow refresh, so the calls overlap it: they must wait for it
 	// rather than start their own.
-	e.provider.refreshDelay.Store(int64(200 * time.Millisecond))
+	e.provider.SetRefreshDelay(200 * time.Millisecond)
 	var wg sync.WaitGroup
 	statuses := make([]int, 20)
 	for i := range statuses {
@@ -421,7 +422,7 @@ func TestConcurrentRefresh(t *testing.T) {
 			t.Errorf("call %d: %d", i, s)
 		}
 	}
-	if n := e.provider.refreshCalls.Load(); n != 1 {
+	if n := e.provider.RefreshCalls.Load(); n != 1 {
 		t.Errorf("%d refresh calls at the provider, want exactly 1", n)
 	}
 	if log := e.refreshLog(); len(log) != 1 {
@@ -501,12 +502,12 @@ func TestUpdate(t *testing.T) {
 // A reloaded login window keeps the login's PKCE verifier, so either
 // authorize attempt completes.
 func TestLoginReload(t *testing.T) {
-	e := newEnv(t, envConfig{pkce: true, provider: providerConfig{forcePKCE: true}})
+	e := newEnv(t, envConfig{pkce: true, provider: oauthtest.Options{ForcePKCE: true}})
 	const state = "reload-state-0123456789"
 	e.login(state)
-	first := e.provider.authorizeQuery().Get("code_challenge")
+	first := e.provider.LastAuthorize().Get("code_challenge")
 	cb := e.login(state)
-	if got := e.provider.authorizeQuery().Get("code_challenge"); got != first {
+	if got := e.provider.LastAuthorize().Get("code_challenge"); got != first {
 		t.Errorf("the reloaded login has challenge %q, want the first %q", got, first)
 	}
 	e.callback(cb)

@@ -14,23 +14,18 @@ import (
 	"testing"
 	"time"
 
-	oauth2 "github.com/go-oauth2/oauth2/v4"
-	oerrors "github.com/go-oauth2/oauth2/v4/errors"
-	"github.com/go-oauth2/oauth2/v4/manage"
-	"github.com/go-oauth2/oauth2/v4/models"
-	"github.com/go-oauth2/oauth2/v4/server"
-	ostore "github.com/go-oauth2/oauth2/v4/store"
-
 	"github.com/atlas-gateway/atlas/internal/model"
+	"github.com/atlas-gateway/atlas/internal/oauthtest"
 	"github.com/atlas-gateway/atlas/internal/store"
 )
 
 // The tests run the broker against a real OAuth 2.0 authorization server,
-// github.com/go-oauth2/oauth2/v4 (its server, manage and store packages,
-// with its in-memory token store), on 127.0.0.1: the authorization code
-// grant (with PKCE when a challenge is sent, enforced by the library),
-// the refresh token grant with rotation, and a small protected API that
-// checks bearer tokens with the library's ValidationBearerToken.
+// internal/oauthtest: github.com/go-oauth2/oauth2/v4 (its server, manage
+// and store packages, with its in-memory token store) on 127.0.0.1, with
+// the authorization code grant (with PKCE when a challenge is sent,
+// enforced by the library), the refresh token grant with rotation, and a
+// small protected API that checks bearer tokens with the library's
+// ValidationBearerToken.
 //
 // Signatures are NOT verified here: fakeAuth stands in for the apps
 // server's Authenticator (tested there, and end to end with Envoy). The
@@ -39,155 +34,10 @@ import (
 const (
 	testApp      = "my-app"
 	testProvider = "acme"
-	clientID     = "atlasclient"
-	clientSecret = "atlasclientsecret"
-	providerUser = "provider-user-42"
+	clientID     = oauthtest.DefaultClientID
+	clientSecret = oauthtest.DefaultClientSecret
+	providerUser = oauthtest.DefaultUser
 )
-
-// provider is the OAuth server and its API.
-type providerServer struct {
-	t   *testing.T
-	srv *server.Server
-	mgr *manage.Manager
-	ts  *httptest.Server
-
-	down          atomic.Bool  // the token endpoint answers 503
-	refreshDelay  atomic.Int64 // nanoseconds each refresh grant takes
-	refreshCalls  atomic.Int64 // refresh_token grants received
-	codeCalls     atomic.Int64 // authorization_code grants received
-	apiCalls      atomic.Int64
-	mu            sync.Mutex
-	lastAuthorize url.Values
-	lastCodeForm  url.Values
-	lastAPI       apiSeen
-}
-
-// apiSeen is what the protected API saw of the last request.
-type apiSeen struct {
-	Method, Path, RawPath, Query, Body string
-	Header                             http.Header
-}
-
-type providerConfig struct {
-	accessExp  time.Duration // 0: one hour
-	forcePKCE  bool
-	postAuth   bool // client_secret_post instead of Basic
-	hideExpiry bool // leave expires_in out of token responses
-	// redirectBase is the client's registered domain (the broker's URL).
-	redirectBase string
-}
-
-func newProvider(t *testing.T, cfg providerConfig) *providerServer {
-	t.Helper()
-	if cfg.accessExp == 0 {
-		cfg.accessExp = time.Hour
-	}
-	mgr := manage.NewDefaultManager()
-	mgr.SetAuthorizeCodeTokenCfg(&manage.Config{AccessTokenExp: cfg.accessExp, RefreshTokenExp: 24 * time.Hour, IsGenerateRefresh: true})
-	mgr.SetRefreshTokenCfg(&manage.RefreshingConfig{AccessTokenExp: cfg.accessExp, IsGenerateRefresh: true, IsRemoveAccess: true, IsRemoveRefreshing: true})
-	mgr.MustTokenStorage(ostore.NewMemoryTokenStore())
-	clients := ostore.NewClientStore()
-	if err := clients.Set(clientID, &models.Client{ID: clientID, Secret: clientSecret, Domain: cfg.redirectBase}); err != nil {
-		t.Fatal(err)
-	}
-	mgr.MapClientStorage(clients)
-
-	srv := server.NewServer(server.NewConfig(), mgr)
-	srv.Config.ForcePKCE = cfg.forcePKCE
-	srv.SetAllowedGrantType(oauth2.AuthorizationCode, oauth2.Refreshing)
-	srv.SetAllowedResponseType(oauth2.Code)
-	if cfg.postAuth {
-		srv.SetClientInfoHandler(server.ClientFormHandler)
-	}
-	// The user is logged in at the provider and approves at once.
-	srv.SetUserAuthorizationHandler(func(http.ResponseWriter, *http.Request) (string, error) { return providerUser, nil })
-	if cfg.hideExpiry {
-		srv.SetResponseTokenHandler(func(w http.ResponseWriter, data map[string]any, header http.Header, status ...int) error {
-			delete(data, "expires_in")
-			w.Header().Set("Content-Type", "application/json")
-			code := http.StatusOK
-			if len(status) > 0 && status[0] > 0 {
-				code = status[0]
-			}
-			w.WriteHeader(code)
-			return json.NewEncoder(w).Encode(data)
-		})
-	}
-	srv.SetInternalErrorHandler(func(err error) *oerrors.Response {
-		t.Logf("provider internal error: %v", err)
-		return nil
-	})
-
-	p := &providerServer{t: t, srv: srv, mgr: mgr}
-	mux := http.NewServeMux()
-	mux.HandleFunc("/authorize", func(w http.ResponseWriter, r *http.Request) {
-		p.mu.Lock()
-		p.lastAuthorize = r.URL.Query()
-		p.mu.Unlock()
-		if err := srv.HandleAuthorizeRequest(w, r); err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-		}
-	})
-	mux.HandleFunc("/token", func(w http.ResponseWriter, r *http.Request) {
-		if p.down.Load() {
-			http.Error(w, "upstream connect error", http.StatusServiceUnavailable)
-			return
-		}
-		if err := r.ParseForm(); err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		switch r.PostForm.Get("grant_type") {
-		case "refresh_token":
-			p.refreshCalls.Add(1)
-			time.Sleep(time.Duration(p.refreshDelay.Load()))
-		case "authorization_code":
-			p.codeCalls.Add(1)
-			p.mu.Lock()
-			p.lastCodeForm = r.PostForm
-			p.mu.Unlock()
-		}
-		_ = srv.HandleTokenRequest(w, r)
-	})
-	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
-		p.apiCalls.Add(1)
-		ti, err := srv.ValidationBearerToken(r)
-		if err != nil {
-			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
-			http.Error(w, `{"message":"Bad credentials"}`, http.StatusUnauthorized)
-			return
-		}
-		body, _ := io.ReadAll(r.Body)
-		p.mu.Lock()
-		p.lastAPI = apiSeen{Method: r.Method, Path: r.URL.Path, RawPath: r.URL.EscapedPath(), Query: r.URL.RawQuery, Body: string(body), Header: r.Header.Clone()}
-		p.mu.Unlock()
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Set-Cookie", "provider_session=1")
-		w.Header().Set("X-Api-Version", "7")
-		_ = json.NewEncoder(w).Encode(map[string]string{"user": ti.GetUserID(), "path": r.URL.Path, "body": string(body)})
-	})
-	p.ts = httptest.NewServer(mux)
-	t.Cleanup(p.ts.Close)
-	return p
-}
-
-func (p *providerServer) authorizeQuery() url.Values {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.lastAuthorize
-}
-
-func (p *providerServer) codeForm() url.Values {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.lastCodeForm
-}
-
-func (p *providerServer) api() apiSeen {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.lastAPI
-}
 
 // fakeClock is the broker's clock; the provider keeps real time.
 type fakeClock struct {
@@ -256,7 +106,7 @@ type env struct {
 	t        *testing.T
 	broker   *Broker
 	ts       *httptest.Server
-	provider *providerServer
+	provider *oauthtest.Server
 	store    *store.SQLite
 	clock    *fakeClock
 	auth     *fakeAuth
@@ -268,7 +118,9 @@ type env struct {
 }
 
 type envConfig struct {
-	provider providerConfig
+	// provider configures the authorization server; its client is
+	// registered with the broker's URL as its redirect domain.
+	provider oauthtest.Options
 	pkce     bool
 	// edit changes the provider's config before the broker gets it.
 	edit func(p *model.OAuthProvider)
@@ -299,21 +151,21 @@ func newEnv(t *testing.T, cfg envConfig) *env {
 	e.ts = httptest.NewServer(e.broker.Handler())
 	t.Cleanup(e.ts.Close)
 
-	cfg.provider.redirectBase = e.ts.URL
-	e.provider = newProvider(t, cfg.provider)
+	cfg.provider.Clients = []oauthtest.Client{{ID: clientID, Secret: clientSecret, RedirectBase: e.ts.URL}}
+	e.provider = oauthtest.New(t, cfg.provider)
 	e.prov = model.OAuthProvider{
 		Name:         testProvider,
-		AuthorizeURL: e.provider.ts.URL + "/authorize",
-		TokenURL:     e.provider.ts.URL + "/token",
+		AuthorizeURL: e.provider.AuthorizeURL(),
+		TokenURL:     e.provider.TokenURL(),
 		ClientID:     clientID,
 		ClientSecret: clientSecret,
 		ClientAuth:   model.OAuthClientAuthBasic,
 		Scopes:       []string{"read", "write"},
-		APIBaseURL:   e.provider.ts.URL + "/api",
+		APIBaseURL:   e.provider.APIBaseURL(),
 		PKCE:         cfg.pkce,
 		RedirectURL:  e.ts.URL + "/v1/oauth/" + testProvider + "/callback",
 	}
-	if cfg.provider.postAuth {
+	if cfg.provider.ClientAuth == oauthtest.AuthPost {
 		e.prov.ClientAuth = model.OAuthClientAuthPost
 	}
 	if cfg.edit != nil {
@@ -408,7 +260,7 @@ func (e *env) login(state string) string {
 		e.t.Fatalf("login: %d %s", r.status, r.body)
 	}
 	loc := r.header.Get("Location")
-	if !strings.HasPrefix(loc, e.provider.ts.URL+"/authorize?") {
+	if !strings.HasPrefix(loc, e.provider.AuthorizeURL()+"?") {
 		e.t.Fatalf("login redirects to %s, want the provider's authorize endpoint", loc)
 	}
 	r = e.get(loc, nil)
