@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -11,6 +12,8 @@ import (
 	"time"
 
 	"github.com/atlas-gateway/atlas/internal/apps"
+	"github.com/atlas-gateway/atlas/internal/metrics"
+	"github.com/atlas-gateway/atlas/internal/oauth"
 	"github.com/atlas-gateway/atlas/internal/store"
 )
 
@@ -28,11 +31,16 @@ type appsServer struct {
 }
 
 // startApps binds addr and wires the apps server into gw: gw.apply keeps
-// its StripeApps current, and Envoy reaches it through the atlas_apps
-// cluster at the bound address (so a port of 0 works). An empty addr turns
-// it off: no Secret Store, no apps routes. The address must be loopback:
-// Envoy is the edge, and the apps server is reached only through it.
-func startApps(log *slog.Logger, addr string, st store.Store, gw *gateway) (*appsServer, error) {
+// its StripeApps (and their OAuth providers) current, and Envoy reaches it
+// through the atlas_apps cluster at the bound address (so a port of 0
+// works). The OAuth broker (internal/oauth) is mounted on it at
+// /v1/oauth/ and /v1/apis/oauth/, with the store for its state, the apps
+// server's signature checks, and m (when not nil) counting refreshes. An
+// empty addr turns it off: no Secret Store, no OAuth, no apps routes. The
+// address must be loopback: Envoy is the edge, and the apps server is
+// reached only through it.
+func startApps(log *slog.Logger, addr string, st store.Store, gw *gateway, m *metrics.Metrics) (*appsServer, error) {
+	base := log
 	log = log.With("component", "apps")
 	if addr == "" {
 		log.Info("apps server off (--apps-address is empty): no Secret Store, no OAuth endpoints")
@@ -45,15 +53,59 @@ func startApps(log *slog.Logger, addr string, st store.Store, gw *gateway) (*app
 	if !ok {
 		return nil, fmt.Errorf("the store %T cannot hold Secret Store secrets", st)
 	}
+	oauthStore, ok := st.(oauth.Store)
+	if !ok {
+		return nil, fmt.Errorf("the store %T cannot hold OAuth logins and tokens", st)
+	}
 	lis, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("listening on --apps-address %s: %w (is another atlas running? pick a free port, e.g. --apps-address 127.0.0.1:0)", addr, err)
 	}
 	gw.apps = apps.New(log, secrets, nil)
+	gw.oauth = newBroker(base.With("component", "oauth"), oauthStore, gw.apps, m)
+	gw.apps.Handle("/v1/oauth/", gw.oauth.Handler())
+	gw.apps.Handle("/v1/apis/oauth/", gw.oauth.Handler())
 	gw.opts.AppsAddress = lis.Addr().String()
 	srv := &http.Server{Handler: gw.apps.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	log.Info("apps server listening", "address", gw.opts.AppsAddress)
 	return &appsServer{srv: srv, lis: lis, log: log, addr: gw.opts.AppsAddress}, nil
+}
+
+// newBroker is the OAuth broker as internal/oauth's doc describes its
+// mounting: the gateway's store, the apps server's authentication, and
+// refreshes counted in m.
+func newBroker(log *slog.Logger, st oauth.Store, srv *apps.Server, m *metrics.Metrics) *oauth.Broker {
+	o := oauth.Options{Store: st, Auth: appsAuthenticator(srv), Logger: log}
+	if m != nil {
+		o.OnRefresh = func(provider string, ok bool) {
+			result := metrics.RefreshFailed
+			if ok {
+				result = metrics.RefreshSuccess
+			}
+			m.OAuthRefresh(provider, result)
+		}
+	}
+	return oauth.New(o)
+}
+
+// appsAuthenticator verifies a broker request with the apps server, against
+// the secrets (and key) of the StripeApp that declares the request's
+// provider only. Its refusals (Stripe-shaped 4xx) go to the client as they
+// are. A caller authenticated by the app's backend key has no user, which
+// the broker refuses: OAuth tokens are per user.
+func appsAuthenticator(srv *apps.Server) oauth.Authenticator {
+	return oauth.AuthenticatorFunc(func(r *http.Request) (oauth.Caller, error) {
+		// The broker has buffered the body within the app's maxBodyBytes.
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			return oauth.Caller{}, fmt.Errorf("reading the buffered body: %w", err)
+		}
+		c, apiErr := srv.AuthenticateApp(r, body, oauth.ExpectedApp(r.Context()))
+		if apiErr != nil {
+			return oauth.Caller{}, &oauth.Error{Status: apiErr.Status, Code: apiErr.Code, Message: apiErr.Message}
+		}
+		return oauth.Caller{App: c.App, Account: c.Account, User: c.User}, nil
+	})
 }
 
 func checkAppsAddress(addr string) error {

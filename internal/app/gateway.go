@@ -16,6 +16,7 @@ import (
 	"github.com/atlas-gateway/atlas/internal/extproc"
 	"github.com/atlas-gateway/atlas/internal/metrics"
 	"github.com/atlas-gateway/atlas/internal/model"
+	"github.com/atlas-gateway/atlas/internal/oauth"
 	"github.com/atlas-gateway/atlas/internal/redact"
 	"github.com/atlas-gateway/atlas/internal/store"
 	"github.com/atlas-gateway/atlas/internal/translate"
@@ -35,6 +36,8 @@ type gateway struct {
 	store   store.Store
 	// apps is the apps server (Secret Store, OAuth); nil when it is off.
 	apps *apps.Server
+	// oauth is the OAuth broker mounted on apps; nil when apps is.
+	oauth *oauth.Broker
 	// reloads counts loads by trigger and result (internal/metrics).
 	reloads interface{ Reload(trigger, result string) }
 	// redact knows the current secret values, for forwarded Envoy logs.
@@ -118,6 +121,7 @@ func (g *gateway) apply(ctx context.Context, cfg *model.Config) error {
 		if err := g.apps.Update(cfg); err != nil {
 			return err
 		}
+		g.oauth.Update(cfg) // the providers switch in the same apply as their apps
 	}
 	version, err := g.publishOrdered(ctx, g.current, g.lastRes, res, cfg)
 	if err != nil {

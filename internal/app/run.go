@@ -67,7 +67,7 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		store:   st,
 		reloads: m,
 	}
-	appsSrv, err := startApps(log, f.appsAddress, st, gw) // apps.go
+	appsSrv, err := startApps(log, f.appsAddress, st, gw, m) // apps.go
 	if err != nil {
 		return err
 	}
