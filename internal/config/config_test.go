@@ -35,6 +35,13 @@ var testEnv = map[string]string{
 	"EMPTY_SECRET":               "",
 	"NEWLINE_SECRET":             "absec_s3cr3t\n",
 	"BACKEND_KEY":                "backend-s3cr3t",
+	// The OAuth provider of examples/stripe-app/atlas.yml.
+	"OAUTH_AUTHORIZE_URL": "https://github.com/login/oauth/authorize",
+	"OAUTH_TOKEN_URL":     "https://github.com/login/oauth/access_token",
+	"OAUTH_CLIENT_ID":     "Iv1.0123456789abcdef",
+	"OAUTH_CLIENT_SECRET": "oauth-client-s3cr3t",
+	"OAUTH_API_BASE_URL":  "https://api.github.com",
+	"OAUTH_REDIRECT_URL":  "https://atlas.example.com/v1/oauth/thirdparty/callback",
 }
 
 // testOptions resolves variables from testEnv and serves extra in-memory
