@@ -110,10 +110,11 @@ func (p *provider) target(tail, rawQuery string) (*url.URL, *Error) {
 
 // dropHeaders never reach the API: the Stripe identity (replaced by the
 // token), Atlas's and Envoy's own, the client's credentials and cookies
-// for Atlas's origin, and hop-by-hop headers.
+// for Atlas's origin, the browser's Origin/Referer (a server-to-server call
+// is not the UI extension's cross-origin request), and hop-by-hop headers.
 var dropHeaders = []string{
 	"Stripe-Signature", "Stripe-User", "Stripe-User-Id", "Stripe-Account-Id",
-	"Authorization", "Cookie", "Host", "Forwarded",
+	"Authorization", "Cookie", "Host", "Forwarded", "Origin", "Referer",
 	"Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization", "Proxy-Connection",
 	"Te", "Trailer", "Transfer-Encoding", "Upgrade", "Content-Length",
 }
