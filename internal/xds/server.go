@@ -33,13 +33,17 @@ type Server struct {
 	cache cachev3.SnapshotCache
 	srv   serverv3.Server
 
-	mu       sync.Mutex
-	version  uint64
-	current  *cachev3.Snapshot
-	served   map[string]bool // node ids given a snapshot
-	fleet    *fleet
-	nackSeen atomic.Int64
-	obs      Observer
+	// publishMu serialises Publish; mu guards version, current and served
+	// and is never held while the cache sends, so streams keep ACKing
+	// while a large snapshot goes out.
+	publishMu sync.Mutex
+	mu        sync.RWMutex
+	version   uint64
+	current   *cachev3.Snapshot
+	served    map[string]bool // node ids given a snapshot
+	fleet     *fleet
+	nackSeen  atomic.Int64
+	obs       Observer
 }
 
 // Observer is told what the server sends and what Envoys answer
@@ -88,9 +92,11 @@ func (s *Server) Register(g *grpc.Server) {
 // Publish makes res the configuration of every connected and future Envoy
 // and returns the snapshot version.
 func (s *Server) Publish(ctx context.Context, res *translate.Resources) (string, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.publishMu.Lock()
+	defer s.publishMu.Unlock()
+	s.mu.RLock()
 	version := strconv.FormatUint(s.version+1, 10)
+	s.mu.RUnlock()
 	snap, err := cachev3.NewSnapshot(version, map[resource.Type][]types.Resource{
 		resource.ListenerType: res.Listeners,
 		resource.RouteType:    res.Routes,
@@ -103,13 +109,19 @@ func (s *Server) Publish(ctx context.Context, res *translate.Resources) (string,
 	if err := snap.Consistent(); err != nil {
 		return "", fmt.Errorf("xDS snapshot %s is inconsistent (a listener or route names a resource that is not in the snapshot); this is an Atlas bug: %w", version, err)
 	}
+	s.mu.Lock()
+	s.version++
+	s.current = snap
+	nodes := make([]string, 0, len(s.served))
 	for node := range s.served {
+		nodes = append(nodes, node)
+	}
+	s.mu.Unlock()
+	for _, node := range nodes {
 		if err := s.cache.SetSnapshot(ctx, node, snap); err != nil {
 			return "", fmt.Errorf("publishing xDS snapshot %s to node %q: %w", version, node, err)
 		}
 	}
-	s.version++
-	s.current = snap
 	return version, nil
 }
 
@@ -120,17 +132,35 @@ func (s *Server) NACKs() int64 { return s.nackSeen.Load() }
 func (s *Server) Fleet() []NodeStatus { return s.fleet.snapshot() }
 
 // ensureNode gives a node the current snapshot the first time it is seen.
+// It runs on every request, so the common case takes only a read lock.
 func (s *Server) ensureNode(ctx context.Context, node string) {
+	s.mu.RLock()
+	known := s.served[node]
+	s.mu.RUnlock()
+	if known {
+		return
+	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.served[node] {
+		s.mu.Unlock()
 		return
 	}
 	s.served[node] = true // Publish now includes it, even before the first snapshot
-	if s.current == nil {
-		return
-	}
-	if err := s.cache.SetSnapshot(ctx, node, s.current); err != nil {
-		s.log.Error("giving a new Envoy the current configuration failed", "node", node, "error", err)
+	cur := s.current
+	s.mu.Unlock()
+	// A Publish may have swapped the snapshot meanwhile: set until the one
+	// given is the latest, so the node never ends on an old version.
+	for cur != nil {
+		if err := s.cache.SetSnapshot(ctx, node, cur); err != nil {
+			s.log.Error("giving a new Envoy the current configuration failed", "node", node, "error", err)
+			return
+		}
+		s.mu.RLock()
+		latest := s.current
+		s.mu.RUnlock()
+		if latest == cur {
+			return
+		}
+		cur = latest
 	}
 }
