@@ -122,9 +122,10 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 	}()
 
-	var envoyDone <-chan error
+	var envoyDone <-chan struct{}
+	var proc *envoyproc.Process
 	if f.envoyMode == "managed" {
-		proc, err := startEnvoy(ctx, log, f, lis.Addr().String(), gw.redact.String)
+		proc, err = startEnvoy(ctx, log, f, lis.Addr().String(), gw.redact.String)
 		if err != nil {
 			return err
 		}
@@ -143,8 +144,8 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	case <-ctx.Done():
 		log.Info("shutting down")
 		return nil
-	case err := <-envoyDone:
-		return fmt.Errorf("the managed Envoy exited unexpectedly (%v); see its log lines above", err)
+	case <-envoyDone:
+		return fmt.Errorf("the managed Envoy exited unexpectedly (%v); see its log lines above", proc.Err())
 	case err := <-serveErr:
 		return fmt.Errorf("a gRPC server stopped: %w", err)
 	}

@@ -32,7 +32,8 @@ type Options struct {
 type Process struct {
 	cmd  *exec.Cmd
 	dir  string
-	done chan error
+	done chan struct{} // closed when Envoy has exited
+	err  error         // its exit error, set before done is closed
 }
 
 // Start writes the bootstrap to a private temp dir and starts Envoy. The
@@ -75,29 +76,38 @@ func Start(ctx context.Context, log *slog.Logger, o Options) (*Process, error) {
 		return nil, fmt.Errorf("starting Envoy %s: %w", o.Binary, err)
 	}
 	log.Info("started Envoy", "binary", o.Binary, "pid", cmd.Process.Pid)
-	p := &Process{cmd: cmd, dir: dir, done: make(chan error, 1)}
+	p := &Process{cmd: cmd, dir: dir, done: make(chan struct{})}
 	logged := make(chan struct{})
 	go func() { forward(log.With("component", "envoy"), stderr, o.Redact); close(logged) }()
 	go func() {
 		<-logged
-		p.done <- cmd.Wait()
+		p.err = cmd.Wait()
+		close(p.done)
 		os.RemoveAll(dir)
 	}()
 	return p, nil
 }
 
-// Done delivers Envoy's exit error once, when the process has exited.
-func (p *Process) Done() <-chan error { return p.done }
+// Done is closed when Envoy has exited; Err then gives its exit error.
+// Any number of callers may wait on it, Stop included.
+func (p *Process) Done() <-chan struct{} { return p.done }
+
+// Err is Envoy's exit error once Done is closed (nil on a clean exit).
+func (p *Process) Err() error {
+	<-p.done
+	return p.err
+}
 
 // Stop sends SIGTERM, waits up to grace, then kills.
 func (p *Process) Stop(grace time.Duration) error {
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
 	select {
-	case err := <-p.done:
-		return exitErr(err)
+	case <-p.done:
+		return exitErr(p.err)
 	case <-time.After(grace):
 		_ = p.cmd.Process.Kill()
-		return exitErr(<-p.done)
+		<-p.done
+		return exitErr(p.err)
 	}
 }
 

@@ -44,14 +44,33 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
+// handedOut remembers every port freePort returned, so two components of
+// one test never get the same port before either has bound it (the kernel
+// happily hands a just-closed port out again).
+var handedOut = struct {
+	sync.Mutex
+	ports map[int]bool
+}{ports: map[int]bool{}}
+
 func freePort(t *testing.T) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	for range 100 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		handedOut.Lock()
+		seen := handedOut.ports[port]
+		handedOut.ports[port] = true
+		handedOut.Unlock()
+		if !seen {
+			return port
+		}
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	t.Fatal("no unused loopback port found")
+	return 0
 }
 
 // startAtlas writes config (with INGRESS_PORT replaced) and runs atlas on it.
@@ -69,7 +88,7 @@ func startAtlas(t *testing.T, config string, env map[string]string, args ...stri
 		"--data-dir", filepath.Join(t.TempDir(), "data"),
 		"--admin-address", fmt.Sprintf("127.0.0.1:%d", a.adminPort),
 		// Any free port: Envoy learns the bound one through xDS.
-		"--apps-address", "127.0.0.1:0",
+		"--apps-address", fmt.Sprintf("127.0.0.1:%d", freePort(t)),
 	}, args...)
 	if _, ok := env["ENVOY_BIN"]; !ok {
 		full = append(full, "--envoy-bin", envoyBin)
