@@ -215,7 +215,7 @@ func startExample(t *testing.T, path string, ingress int, env map[string]string)
 		"--log-format", "json",
 		"--data-dir", filepath.Join(t.TempDir(), "data"),
 		"--admin-address", fmt.Sprintf("127.0.0.1:%d", a.adminPort),
-		"--apps-address", "127.0.0.1:0",
+		"--apps-address", fmt.Sprintf("127.0.0.1:%d", freePort(t)),
 	)
 	a.cmd.Env = os.Environ() // the later copies below win
 	for k, v := range env {
