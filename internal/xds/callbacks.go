@@ -56,7 +56,6 @@ func (s *Server) onRequest(id int64, req *discoveryv3.DiscoveryRequest) error {
 			s.log.Info("Envoy connected", "stream", id, "node", n.GetId(), "cluster", n.GetCluster())
 			s.obs.EnvoyConnected(n.GetId(), s.connected())
 		}
-		s.ensureNode(context.Background(), n.GetId())
 	}
 	if req.GetResponseNonce() == "" {
 		return nil // initial subscription, not a reply to anything we sent

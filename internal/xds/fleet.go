@@ -21,6 +21,7 @@ type TypeStatus struct {
 	SentVersion  string
 	SentAt       time.Time
 	AckedVersion string
+	AckedAt      time.Time
 	// AckedNames are the resource names of the last ACKed request (for
 	// types Envoy subscribes to by name, such as secrets and routes).
 	AckedNames []string
@@ -100,7 +101,7 @@ func (f *fleet) sentVersion(id int64, typeURL string) string {
 
 func (f *fleet) ack(id int64, typeURL, version string, names []string) {
 	f.update(id, typeURL, func(t *TypeStatus) {
-		t.AckedVersion, t.NACK, t.Error = version, false, ""
+		t.AckedVersion, t.AckedAt, t.NACK, t.Error = version, time.Now(), false, ""
 		t.AckedNames = append(t.AckedNames[:0], names...)
 	})
 }

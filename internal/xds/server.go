@@ -1,10 +1,14 @@
 // Package xds serves Envoy configuration over ADS with go-control-plane.
 //
-// Server keeps one snapshot cache keyed by node id. Publish builds a snapshot
-// from translated resources, checks it with Consistent() and hands it to every
-// node seen so far; a node that connects later gets the latest snapshot on its
-// first request. Every ACK and NACK is recorded per node, and each NACK is
-// logged with Envoy's error detail and counted.
+// Every Envoy of the fleet gets the same configuration, so Server keeps one
+// go-control-plane LinearCache per resource type behind a MuxCache instead
+// of a snapshot per node: a resource is marshalled once per version and
+// shared by every stream (a per-node snapshot cache marshals the whole
+// snapshot again for each Envoy, 200× the work for 200 Envoys). Publish
+// still builds a snapshot and checks it with Consistent() before anything is
+// sent, then updates only the resources that changed, clusters and secrets
+// before routes and listeners. Every ACK and NACK is recorded per node, and
+// each NACK is logged with Envoy's error detail and counted.
 package xds
 
 import (
@@ -22,6 +26,7 @@ import (
 	"github.com/envoyproxy/go-control-plane/pkg/resource/v3"
 	serverv3 "github.com/envoyproxy/go-control-plane/pkg/server/v3"
 	"google.golang.org/grpc"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/atlas-gateway/atlas/internal/translate"
 )
@@ -29,18 +34,18 @@ import (
 // Server is an ADS server for a fleet of Envoys that all receive the same
 // configuration.
 type Server struct {
-	log   *slog.Logger
-	cache cachev3.SnapshotCache
-	srv   serverv3.Server
+	log    *slog.Logger
+	caches map[resource.Type]*cachev3.LinearCache
+	srv    serverv3.Server
 
-	// publishMu serialises Publish; mu guards version, current and served
-	// and is never held while the cache sends, so streams keep ACKing
-	// while a large snapshot goes out.
+	// publishMu serialises Publish; prev (the resources last published, by
+	// type and name) and version are only touched under it.
 	publishMu sync.Mutex
-	mu        sync.RWMutex
 	version   uint64
-	current   *cachev3.Snapshot
-	served    map[string]bool // node ids given a snapshot
+	prev      map[resource.Type]map[string]types.Resource
+	// changedAt is the version at which each type last changed.
+	changedMu sync.Mutex
+	changedAt map[resource.Type]uint64
 	fleet     *fleet
 	nackSeen  atomic.Int64
 	obs       Observer
@@ -73,12 +78,21 @@ func WithObserver(o Observer) Option { return func(s *Server) { s.obs = o } }
 
 // New returns a Server; ctx bounds the lifetime of its open streams.
 func New(ctx context.Context, log *slog.Logger, opts ...Option) *Server {
-	s := &Server{log: log, fleet: newFleet(), served: map[string]bool{}, obs: nopObserver{}}
+	s := &Server{log: log, fleet: newFleet(), obs: nopObserver{}, caches: map[resource.Type]*cachev3.LinearCache{}, prev: map[resource.Type]map[string]types.Resource{}, changedAt: map[resource.Type]uint64{}}
 	for _, o := range opts {
 		o(s)
 	}
-	s.cache = cachev3.NewSnapshotCache(true, cachev3.IDHash{}, cacheLogger{log})
-	s.srv = serverv3.NewServer(ctx, s.cache, s.callbacks())
+	mux := &cachev3.MuxCache{
+		Classify:      func(r *cachev3.Request) string { return r.GetTypeUrl() },
+		ClassifyDelta: func(r *cachev3.DeltaRequest) string { return r.GetTypeUrl() },
+		Caches:        map[string]cachev3.Cache{},
+	}
+	for _, t := range publishOrder {
+		c := cachev3.NewLinearCache(t, cachev3.WithLogger(cacheLogger{log}))
+		s.caches[t] = c
+		mux.Caches[t] = c
+	}
+	s.srv = serverv3.NewServer(ctx, mux, s.callbacks())
 	return s
 }
 
@@ -94,35 +108,70 @@ func (s *Server) Register(g *grpc.Server) {
 func (s *Server) Publish(ctx context.Context, res *translate.Resources) (string, error) {
 	s.publishMu.Lock()
 	defer s.publishMu.Unlock()
-	s.mu.RLock()
 	version := strconv.FormatUint(s.version+1, 10)
-	s.mu.RUnlock()
-	snap, err := cachev3.NewSnapshot(version, map[resource.Type][]types.Resource{
+	byType := map[resource.Type][]types.Resource{
 		resource.ListenerType: res.Listeners,
 		resource.RouteType:    res.Routes,
 		resource.ClusterType:  res.Clusters,
 		resource.SecretType:   res.Secrets,
-	})
+	}
+	snap, err := cachev3.NewSnapshot(version, byType)
 	if err != nil {
 		return "", fmt.Errorf("building xDS snapshot %s: %w", version, err)
 	}
 	if err := snap.Consistent(); err != nil {
 		return "", fmt.Errorf("xDS snapshot %s is inconsistent (a listener or route names a resource that is not in the snapshot); this is an Atlas bug: %w", version, err)
 	}
-	s.mu.Lock()
-	s.version++
-	s.current = snap
-	nodes := make([]string, 0, len(s.served))
-	for node := range s.served {
-		nodes = append(nodes, node)
-	}
-	s.mu.Unlock()
-	for _, node := range nodes {
-		if err := s.cache.SetSnapshot(ctx, node, snap); err != nil {
-			return "", fmt.Errorf("publishing xDS snapshot %s to node %q: %w", version, node, err)
+	// Every type's cache advances one version per Publish, changed or not,
+	// so a type's version always equals the Publish that last changed it.
+	for _, t := range publishOrder {
+		changed, deleted, next := diff(s.prev[t], byType[t])
+		if err := s.caches[t].UpdateResources(changed, deleted); err != nil {
+			return "", fmt.Errorf("publishing %s for version %s: %w", t, version, err)
+		}
+		s.prev[t] = next
+		if len(changed) > 0 || len(deleted) > 0 {
+			s.changedMu.Lock()
+			s.changedAt[t] = s.version + 1
+			s.changedMu.Unlock()
 		}
 	}
+	s.version++
 	return version, nil
+}
+
+// publishOrder makes before it breaks: what listeners and routes refer to
+// (clusters, secrets) goes out first.
+var publishOrder = []resource.Type{resource.ClusterType, resource.EndpointType, resource.SecretType, resource.RouteType, resource.ListenerType}
+
+// diff returns the resources of next that are new or different from prev,
+// the names prev had and next lacks, and next by name.
+func diff(prev map[string]types.Resource, next []types.Resource) (map[string]types.Resource, []string, map[string]types.Resource) {
+	byName := make(map[string]types.Resource, len(next))
+	changed := map[string]types.Resource{}
+	for _, r := range next {
+		name := cachev3.GetResourceName(r)
+		byName[name] = r
+		if old, ok := prev[name]; !ok || !proto.Equal(old, r) {
+			changed[name] = r
+		}
+	}
+	var deleted []string
+	for name := range prev {
+		if _, ok := byName[name]; !ok {
+			deleted = append(deleted, name)
+		}
+	}
+	return changed, deleted, byName
+}
+
+// ChangedAt is the version at which a type last changed (0: never). Only
+// changed types are sent, so an Envoy holds a type at this version, not at
+// the latest Publish's.
+func (s *Server) ChangedAt(typeURL string) uint64 {
+	s.changedMu.Lock()
+	defer s.changedMu.Unlock()
+	return s.changedAt[typeURL]
 }
 
 // NACKs is the number of configuration rejections received since start.
@@ -130,37 +179,3 @@ func (s *Server) NACKs() int64 { return s.nackSeen.Load() }
 
 // Fleet returns the state of every Envoy that has connected, sorted by node id.
 func (s *Server) Fleet() []NodeStatus { return s.fleet.snapshot() }
-
-// ensureNode gives a node the current snapshot the first time it is seen.
-// It runs on every request, so the common case takes only a read lock.
-func (s *Server) ensureNode(ctx context.Context, node string) {
-	s.mu.RLock()
-	known := s.served[node]
-	s.mu.RUnlock()
-	if known {
-		return
-	}
-	s.mu.Lock()
-	if s.served[node] {
-		s.mu.Unlock()
-		return
-	}
-	s.served[node] = true // Publish now includes it, even before the first snapshot
-	cur := s.current
-	s.mu.Unlock()
-	// A Publish may have swapped the snapshot meanwhile: set until the one
-	// given is the latest, so the node never ends on an old version.
-	for cur != nil {
-		if err := s.cache.SetSnapshot(ctx, node, cur); err != nil {
-			s.log.Error("giving a new Envoy the current configuration failed", "node", node, "error", err)
-			return
-		}
-		s.mu.RLock()
-		latest := s.current
-		s.mu.RUnlock()
-		if latest == cur {
-			return
-		}
-		cur = latest
-	}
-}

@@ -2,6 +2,7 @@ package xds
 
 import (
 	"context"
+	"strconv"
 	"time"
 )
 
@@ -10,8 +11,10 @@ import (
 // (nil for types fetched as a whole).
 type Want map[string][]string
 
-// WaitAcked waits until every connected Envoy has ACKed version for each
-// type in want, a NACK arrives, or timeout passes. It reports whether all
+// WaitAcked waits until every connected Envoy has ACKed, for each type in
+// want, the version at which that type last changed (types are sent only
+// when they change) or a later one, holding the wanted names; or a NACK
+// arrives, or timeout passes. version is the Publish being waited for. It reports whether all
 // Envoys confirmed; with no Envoy connected it returns true at once.
 //
 // Publishing in order (a listener with new filters first, the routes that
@@ -46,16 +49,26 @@ func (s *Server) acked(version string, want Want) (done, failed bool) {
 			continue
 		}
 		for typeURL, names := range want {
+			target := s.ChangedAt(typeURL)
+			if target == 0 {
+				continue // nothing of this type was ever sent
+			}
 			t := n.Types[typeURL]
 			if t.NACK && t.SentVersion == version {
 				return false, true
 			}
-			if t.AckedVersion != version || !contains(t.AckedNames, names) {
+			if versionNumber(t.AckedVersion) < target || !contains(t.AckedNames, names) {
 				return false, false
 			}
 		}
 	}
 	return true, false
+}
+
+// versionNumber parses a Publish version; anything else is 0.
+func versionNumber(v string) uint64 {
+	n, _ := strconv.ParseUint(v, 10, 64)
+	return n
 }
 
 func contains(have, want []string) bool {

@@ -175,7 +175,7 @@ func runTranslate(ctx context.Context, o *options, inj translate.Injection, name
 		rep := repTimes{TranslateMS: ms(t1.Sub(t0)), PublishMS: ms(t2.Sub(t1)), TotalMS: ms(t2.Sub(t0)),
 			AllocMB: float64(m1.TotalAlloc-m0.TotalAlloc) / (1 << 20), CPUMS: ms(c1 - c0)}
 		if fl != nil {
-			if err := fl.wait(rd, o.timeout); err != nil {
+			if err := waitDelivered(ctx, p.srv, rd, o.timeout); err != nil {
 				return nil, err
 			}
 			rep.DeliveredMS = ms(time.Since(t0))
@@ -273,7 +273,7 @@ func runFanout(ctx context.Context, o *options, base int, inj translate.Injectio
 			return nil, fmt.Errorf("publishing returned version %s, want %s", v, want)
 		}
 		cur += steps
-		if err := fl.wait(rd, o.timeout); err != nil {
+		if err := waitDelivered(ctx, p.srv, rd, o.timeout); err != nil {
 			return nil, err
 		}
 		all := time.Since(rd.t0)
