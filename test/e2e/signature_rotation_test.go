@@ -81,7 +81,7 @@ func TestSignatureRotation(t *testing.T) {
 }
 
 // envoyStarted is when the managed Envoy started, from /server_info's
-// uptime, unrounded (see envoyStartTime).
+// uptime.
 func envoyStarted(t *testing.T, a *atlas) time.Time {
 	t.Helper()
 	var info struct {
