@@ -238,7 +238,7 @@ func printTranslateDetail(w io.Writer, r *report) {
 }
 
 func printFanoutDetail(w io.Writer, r *report) {
-	fmt.Fprintln(w, "\nFanout, detail (clock starts right before Publish — for phased cases, before the transition Translate and the three Publish calls of internal/app's publishOrdered; Translate of the changed config is done first and not counted):")
+	fmt.Fprintln(w, "\nFanout, detail (clock starts right before Publish — for phased cases, before the transition Translate and the three Publish calls of internal/rollout.Publish; Translate of the changed config is done first and not counted):")
 	fmt.Fprintln(w, "\n| baseline | injection | Publish calls (WaitAcked timeouts) per change | clients (mode, SDS) | LDS / RDS / CDS / SDS bytes | connect all (v1) ms | Publish ms | first client ms | median client ms | all clients ms | control plane CPU until all, ms | control plane peak RSS MB | clients process: CPU s, peak RSS MB (whole run) |")
 	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, c := range r.Cases {

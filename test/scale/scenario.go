@@ -18,6 +18,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/atlas-gateway/atlas/internal/model"
+	"github.com/atlas-gateway/atlas/internal/rollout"
 	"github.com/atlas-gateway/atlas/internal/translate"
 	"github.com/atlas-gateway/atlas/internal/xds"
 )
@@ -252,7 +253,8 @@ func runFanout(ctx context.Context, o *options, base int, inj translate.Injectio
 		runtime.GC()
 		time.Sleep(200 * time.Millisecond) // let the previous round's ACKs settle
 		steps := 1
-		if phased && !sameInjectors(prevCfg, c) {
+		change := rollout.Change{Opts: opts, Old: prevCfg, Prev: prevRes, New: c, Next: r}
+		if phased && change.Phased() {
 			steps = 3
 		}
 		want := strconv.Itoa(cur + steps)
@@ -261,7 +263,11 @@ func runFanout(ctx context.Context, o *options, base int, inj translate.Injectio
 		var v string
 		var waits []phaseWait
 		if phased {
-			v, waits, err = publishOrdered(ctx, p.srv, opts, prevCfg, prevRes, r, c)
+			var ws []rollout.Wait
+			v, ws, err = rollout.Publish(ctx, p.srv, change)
+			for _, w := range ws {
+				waits = append(waits, phaseWait{Version: w.Version, MS: ms(w.Took), Confirmed: w.Confirmed})
+			}
 		} else {
 			v, err = p.srv.Publish(ctx, r)
 		}

@@ -1,0 +1,146 @@
+// Package rollout publishes a new configuration to the Envoy fleet so that
+// no request is ever forwarded without its credential while it changes.
+//
+// With static injection each injected header is a credential_injector
+// filter in the listener, enabled by its adapter's routes. A route that
+// enables a filter the listener does not have yet is served by the old filter
+// chain and forwards the request without its credential; a listener without
+// a filter that an old route still enables does the same. So when the set of
+// filters changes, Publish makes before it breaks:
+//
+//  1. a listener with the filters of the old AND new adapters (and their
+//     secrets and clusters) next to the OLD routes; wait until every Envoy
+//     has ACKed it and holds the new secrets;
+//  2. the NEW routes on that listener; wait for the ACK;
+//  3. the exact new configuration (drops unused filters).
+//
+// Every other change is published in one step. The gateway and the scale
+// benchmark both call Publish, so what is measured is what runs.
+package rollout
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	cache "github.com/envoyproxy/go-control-plane/pkg/cache/v3"
+	"github.com/envoyproxy/go-control-plane/pkg/resource/v3"
+
+	"github.com/atlas-gateway/atlas/internal/model"
+	"github.com/atlas-gateway/atlas/internal/translate"
+	"github.com/atlas-gateway/atlas/internal/xds"
+)
+
+// PhaseTimeout bounds how long one step waits for Envoys to confirm before
+// it goes on (a stuck Envoy must not freeze the fleet).
+const PhaseTimeout = 5 * time.Second
+
+// Server is what Publish needs of the xDS server.
+type Server interface {
+	Publish(ctx context.Context, res *translate.Resources) (string, error)
+	WaitAcked(ctx context.Context, version string, want xds.Want, timeout time.Duration) bool
+}
+
+// Wait records one step's wait for the fleet's ACKs.
+type Wait struct {
+	Version   string        `json:"version"`
+	Took      time.Duration `json:"took"`
+	Confirmed bool          `json:"confirmed"`
+}
+
+// Change is one configuration change: what is published now (Old as Prev)
+// and what comes next (New as Next, already translated with Opts).
+type Change struct {
+	Opts translate.Options
+	Old  *model.Config
+	Prev *translate.Resources
+	New  *model.Config
+	Next *translate.Resources
+}
+
+// Phased reports whether c is published in three steps.
+func (c Change) Phased() bool {
+	return c.Opts.Injection == translate.InjectionStatic && c.Old != nil && c.Prev != nil && !sameInjectors(c.Old, c.New)
+}
+
+// Publish publishes c and returns the final version and the steps' waits.
+func Publish(ctx context.Context, srv Server, c Change) (string, []Wait, error) {
+	if !c.Phased() {
+		v, err := srv.Publish(ctx, c.Next)
+		return v, nil, err
+	}
+	union, err := translate.Translate(unionConfig(c.Old, c.New), c.Opts)
+	if err != nil {
+		return "", nil, fmt.Errorf("translating the transition configuration: %w", err)
+	}
+	var waits []Wait
+	step := func(routes *translate.Resources, want xds.Want) error {
+		res := *union
+		res.Routes = routes.Routes
+		v, err := srv.Publish(ctx, &res)
+		if err != nil {
+			return err
+		}
+		t := time.Now()
+		ok := srv.WaitAcked(ctx, v, want, PhaseTimeout)
+		waits = append(waits, Wait{Version: v, Took: time.Since(t), Confirmed: ok})
+		return nil
+	}
+	if err := step(c.Prev, xds.Want{resource.ListenerType: nil, resource.SecretType: secretNames(union)}); err != nil {
+		return "", waits, err
+	}
+	if err := step(c.Next, xds.Want{resource.RouteType: nil}); err != nil {
+		return "", waits, err
+	}
+	v, err := srv.Publish(ctx, c.Next)
+	return v, waits, err
+}
+
+// injectorKeys lists the credential_injector filters static mode builds.
+func injectorKeys(cfg *model.Config) map[string]bool {
+	keys := map[string]bool{}
+	for _, a := range cfg.Adapters {
+		if a.StripeApp != nil {
+			continue // verified adapters are injected by the verifier
+		}
+		for _, h := range a.Headers {
+			keys[a.Name+"\x00"+strings.ToLower(h.Name)] = true
+		}
+	}
+	return keys
+}
+
+func sameInjectors(a, b *model.Config) bool {
+	ka, kb := injectorKeys(a), injectorKeys(b)
+	if len(ka) != len(kb) {
+		return false
+	}
+	for k := range ka {
+		if !kb[k] {
+			return false
+		}
+	}
+	return true
+}
+
+// unionConfig is next plus the adapters only old has, so the transition
+// listener keeps every filter an old or a new route may enable.
+func unionConfig(old, next *model.Config) *model.Config {
+	u := *next
+	u.Adapters = append([]model.Adapter(nil), next.Adapters...)
+	for _, a := range old.Adapters {
+		if _, ok := next.Adapter(a.Name); !ok {
+			u.Adapters = append(u.Adapters, a)
+		}
+	}
+	return &u
+}
+
+func secretNames(r *translate.Resources) []string {
+	names := make([]string, 0, len(r.Secrets))
+	for _, s := range r.Secrets {
+		names = append(names, cache.GetResourceName(s))
+	}
+	return names
+}
