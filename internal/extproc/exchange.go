@@ -39,6 +39,11 @@ func (x *exchange) handle(req *extprocv3.ProcessingRequest) *extprocv3.Processin
 }
 
 func (x *exchange) onHeaders(h *extprocv3.HttpHeaders) *extprocv3.ProcessingResponse {
+	if x.adapter == "" {
+		// A plain adapter's route (ext_proc injection mode) does not name
+		// its adapter: Envoy routed on this path, so the path names it.
+		x.adapter = adapterFromPath(pathOf(h.GetHeaders()))
+	}
 	if !x.st.engine.Signed(x.adapter) {
 		if r, ok := x.st.headers[x.adapter]; ok {
 			x.obs.Injection(x.adapter)
@@ -98,6 +103,31 @@ func (x *exchange) record(method string, d verify.Decision, start time.Time) {
 	if x.audit != nil {
 		x.audit.Log(audit.Entry{Filter: Filter, Adapter: x.adapter, Method: method, Path: x.path, RequestID: x.requestID, Decision: d})
 	}
+}
+
+// pathOf returns the request's :path ("" when absent).
+func pathOf(hm *corev3.HeaderMap) string {
+	for _, h := range hm.GetHeaders() {
+		if h.GetKey() == ":path" {
+			return headerValue(h)
+		}
+	}
+	return ""
+}
+
+// adapterFromPath returns the adapter name in a path Envoy routes to an
+// adapter (translate.RoutePrefix + name, then "/", "?" or the end), or ""
+// for any other path. Envoy normalised the path before routing on it and
+// before sending it here, and matches routes case-sensitively, as this does.
+func adapterFromPath(path string) string {
+	rest, ok := strings.CutPrefix(path, translate.RoutePrefix)
+	if !ok {
+		return ""
+	}
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		rest = rest[:i]
+	}
+	return rest
 }
 
 // auditHeaders reads the request path and id for the audit log.

@@ -1,8 +1,10 @@
 // Package extproc is Atlas's Envoy external processor (ext_proc) service.
 //
 // Envoy opens one bidirectional stream per request on routes that enable the
-// filter; the route names its adapter in the stream's gRPC initial metadata
-// (translate.AdapterMetadataKey). On plain adapters the server answers the
+// filter. A signed adapter's route names its adapter in the stream's gRPC
+// initial metadata (translate.AdapterMetadataKey); a plain adapter's route
+// (ext_proc injection mode) does not, and the server reads the adapter from
+// the path Envoy routed on (translate.RoutePrefix + name). On plain adapters the server answers the
 // request headers with header mutations that set the adapter's credentials
 // (raw_value, overwriting any client copy). On adapters that require a
 // Stripe App signature it verifies the request first (internal/verify) —

@@ -1,19 +1,21 @@
 // Package rollout publishes a new configuration to the Envoy fleet so that
-// no request is ever forwarded without its credential while it changes.
+// no request is ever forwarded without its credential, nor refused for want
+// of one, while it changes.
 //
-// With static injection each injected header is a credential_injector
-// filter in the listener, enabled by its adapter's routes. A route that
-// enables a filter the listener does not have yet is served by the old filter
-// chain and forwards the request without its credential; a listener without
-// a filter that an old route still enables does the same. So when the set of
-// filters changes, Publish makes before it breaks:
+// With static injection each adapter's credentials are credential_injector
+// upstream filters in the adapter's own cluster, reading SDS secrets. A
+// route that points at a cluster Envoy does not have yet answers 503, and a
+// cluster whose secret has not arrived answers 401. So when the set of
+// injected headers changes, Publish makes before it breaks:
 //
-//  1. a listener with the filters of the old AND new adapters (and their
-//     secrets and clusters) next to the OLD routes; wait until every Envoy
-//     has ACKed it and holds the new secrets;
-//  2. the NEW routes on that listener; wait for the ACK;
-//  3. the exact new configuration (drops unused filters).
+//  1. the clusters and secrets of the old AND new adapters next to the OLD
+//     routes; wait until every Envoy has ACKed the clusters and holds the
+//     new secrets;
+//  2. the NEW routes; wait for the ACK;
+//  3. the exact new configuration (drops the clusters and secrets of
+//     removed adapters).
 //
+// The listener is the same throughout (it does not depend on the adapters).
 // Every other change is published in one step. The gateway and the scale
 // benchmark both call Publish, so what is measured is what runs.
 package rollout
@@ -87,7 +89,7 @@ func Publish(ctx context.Context, srv Server, c Change) (string, []Wait, error) 
 		waits = append(waits, Wait{Version: v, Took: time.Since(t), Confirmed: ok})
 		return nil
 	}
-	if err := step(c.Prev, xds.Want{resource.ListenerType: nil, resource.SecretType: secretNames(union)}); err != nil {
+	if err := step(c.Prev, xds.Want{resource.ClusterType: nil, resource.SecretType: secretNames(union)}); err != nil {
 		return "", waits, err
 	}
 	if err := step(c.Next, xds.Want{resource.RouteType: nil}); err != nil {
@@ -125,7 +127,7 @@ func sameInjectors(a, b *model.Config) bool {
 }
 
 // unionConfig is next plus the adapters only old has, so the transition
-// listener keeps every filter an old or a new route may enable.
+// keeps every cluster and secret an old or a new route may use.
 func unionConfig(old, next *model.Config) *model.Config {
 	u := *next
 	u.Adapters = append([]model.Adapter(nil), next.Adapters...)

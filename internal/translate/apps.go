@@ -69,8 +69,8 @@ func splitAppsAddress(addr string) (string, uint32, error) {
 // appsRoutes sends AppsPrefixes to the apps server; none when it is off.
 // No verifier filter runs on them: the apps server verifies every request
 // itself (it is Atlas too), which also lets it accept the app backend's
-// key. Client copies of the identity headers are stripped, as on every
-// route that Atlas does not verify in a filter, and the app frontend's
+// key. Client copies of the identity headers never get this far (the
+// listener strips them from every request), and the app frontend's
 // Origin: null preflights are answered as on signed adapters.
 func appsRoutes(opts Options) []*routev3.Route {
 	if opts.AppsAddress == "" {
@@ -78,13 +78,12 @@ func appsRoutes(opts Options) []*routev3.Route {
 	}
 	cors := corsPolicy()
 	cors.AllowHeaders += ", " + appsHeader
-	filters := map[string]*anypb.Any{CorsFilterName: mustAny(cors)}
+	filters := withoutExtProc(map[string]*anypb.Any{CorsFilterName: mustAny(cors)}, opts)
 	out := make([]*routev3.Route, 0, len(AppsPrefixes))
 	for _, prefix := range AppsPrefixes {
 		out = append(out, &routev3.Route{
-			Name:                   "atlas_apps" + prefix,
-			Match:                  &routev3.RouteMatch{PathSpecifier: &routev3.RouteMatch_Prefix{Prefix: prefix}},
-			RequestHeadersToRemove: identityHeaders(),
+			Name:  "atlas_apps" + prefix,
+			Match: &routev3.RouteMatch{PathSpecifier: &routev3.RouteMatch_Prefix{Prefix: prefix}},
 			Action: &routev3.Route_Route{Route: &routev3.RouteAction{
 				ClusterSpecifier: &routev3.RouteAction_Cluster{Cluster: AppsCluster},
 				Timeout:          durationpb.New(upstreamTimeout),

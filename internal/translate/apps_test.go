@@ -27,7 +27,8 @@ func TestAppsAddressErrors(t *testing.T) {
 }
 
 // The apps routes come before the catch-all 404 and after every adapter,
-// and enable no verifier filter: the apps server verifies by itself.
+// and enable no verifier filter: the apps server verifies by itself. In
+// ext_proc mode, where ext_proc is on by default, they turn it off.
 func TestAppsRoutesOrder(t *testing.T) {
 	cfg := &model.Config{Adapters: []model.Adapter{{Name: "a", Upstream: model.Upstream{Scheme: "http", Host: "127.0.0.1", Port: 3000}}}}
 	res, err := Translate(cfg, Options{AppsAddress: "[::1]:18001", Injection: InjectionExtProc})
@@ -39,10 +40,17 @@ func TestAppsRoutesOrder(t *testing.T) {
 	for _, r := range routes {
 		names = append(names, r.Name)
 		if r.GetRoute().GetCluster() == AppsCluster {
-			for f := range r.TypedPerFilterConfig {
-				if f != CorsFilterName {
-					t.Errorf("route %s enables %s", r.Name, f)
+			for f, a := range r.TypedPerFilterConfig {
+				if f == CorsFilterName {
+					continue
 				}
+				fc := &routev3.FilterConfig{}
+				if err := a.UnmarshalTo(fc); err != nil || !fc.Disabled {
+					t.Errorf("route %s enables %s (%v)", r.Name, f, err)
+				}
+			}
+			if _, ok := r.TypedPerFilterConfig[ExtProcFilterName]; !ok {
+				t.Errorf("route %s leaves ext_proc on", r.Name)
 			}
 		}
 	}

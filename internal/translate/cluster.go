@@ -18,12 +18,23 @@ import (
 
 const upstreamConnectTimeout = 5 * time.Second
 
-// buildClusters returns one cluster per distinct upstream, sorted by name,
-// and the cluster name of every adapter.
+// buildClusters returns the clusters, sorted by name, and the cluster name
+// of every adapter. Adapters whose credentials Envoy injects (static mode,
+// unsigned, with headers) get a cluster of their own that carries the
+// credential_injector filters (inject.go); the others share one cluster per
+// distinct upstream (and its connection pool).
 func buildClusters(adapters []model.Adapter, opts Options) ([]types.Resource, map[string]string) {
 	byName := map[string]*clusterv3.Cluster{}
 	clusterOf := make(map[string]string, len(adapters))
 	for _, a := range adapters {
+		if injectsInCluster(a, opts) {
+			name := adapterClusterName(a.Name)
+			clusterOf[a.Name] = name
+			c := buildCluster(name, a.Upstream, opts)
+			withInjectors(c, a)
+			byName[name] = c
+			continue
+		}
 		name := clusterName(a.Upstream)
 		clusterOf[a.Name] = name
 		if _, ok := byName[name]; !ok {

@@ -5,11 +5,8 @@ import (
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
-	credv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/credential_injector/v3"
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/ext_proc/v3"
 	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
-	genericv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/http/injected_credentials/generic/v3"
-	tlsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
 	typev3 "github.com/envoyproxy/go-control-plane/envoy/type/v3"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"
@@ -25,52 +22,28 @@ const ExtProcFilterName = "envoy.filters.http.ext_proc"
 // the request closed. 200 ms is Envoy's default, stated here on purpose.
 const extProcMessageTimeout = 200 * time.Millisecond
 
-// httpFilters returns the HCM filter chain. Every Atlas filter is disabled at
-// the listener and enabled only on the routes that need it, so an adapter
-// pays only for its own filters.
+// httpFilters returns the HCM filter chain. It depends only on the options
+// and the largest signed body, never on the set of adapters, so adding or
+// removing an adapter never changes the listener (a listener change drains
+// every open connection).
 //
 // Order: CORS answers preflights first; then the signature verifier, so
-// nothing is injected into a request that fails verification; then the
-// static credential injectors; ext_proc; the router. ext_proc (and ext_authz
-// when selected) are always present, so adding an adapter never changes the
-// listener in ext_proc mode (a listener change drains open connections).
-func httpFilters(cfg *model.Config, opts Options) ([]*hcmv3.HttpFilter, error) {
+// nothing is injected into a request that fails verification; ext_proc; the
+// router. Static credentials are injected by upstream filters in each
+// adapter's cluster (inject.go). The verifiers are disabled here and enabled
+// by the routes that need them. ext_proc is enabled for every route in
+// ext_proc injection mode (the routes Atlas does not inject on turn it off),
+// so an adapter's routes carry no per-filter config at all.
+func httpFilters(maxSignedBody uint32, opts Options) []*hcmv3.HttpFilter {
 	out := []*hcmv3.HttpFilter{corsFilter()}
 	if opts.SignatureFilter == SignatureExtAuthz {
-		out = append(out, extAuthzFilter(maxSignedBody(cfg)))
+		out = append(out, extAuthzFilter(maxSignedBody))
 	}
-	if opts.Injection == InjectionStatic {
-		for _, a := range unsigned(cfg.Adapters) {
-			for _, h := range a.Headers {
-				out = append(out, credentialInjector(a.Name, h))
-			}
-		}
-	}
-	out = append(out, extProcFilter())
-	return append(out, routerFilter()), nil
+	out = append(out, extProcFilter(opts.Injection == InjectionExtProc))
+	return append(out, routerFilter())
 }
 
-func credentialInjector(adapter string, h model.Header) *hcmv3.HttpFilter {
-	generic := &genericv3.Generic{
-		Credential: &tlsv3.SdsSecretConfig{Name: secretName(adapter, h.Name), SdsConfig: adsSource()},
-		Header:     h.Name,
-	}
-	cfg := &credv3.CredentialInjector{
-		// Overwrite replaces any client-supplied copy of the header.
-		Overwrite: true,
-		Credential: &corev3.TypedExtensionConfig{
-			Name:        "envoy.http.injected_credentials.generic",
-			TypedConfig: mustAny(generic),
-		},
-	}
-	return &hcmv3.HttpFilter{
-		Name:       injectorFilterName(adapter, h.Name),
-		ConfigType: &hcmv3.HttpFilter_TypedConfig{TypedConfig: mustAny(cfg)},
-		Disabled:   true,
-	}
-}
-
-func extProcFilter() *hcmv3.HttpFilter {
+func extProcFilter(enabled bool) *hcmv3.HttpFilter {
 	cfg := &extprocv3.ExternalProcessor{
 		GrpcService: &corev3.GrpcService{
 			TargetSpecifier: &corev3.GrpcService_EnvoyGrpc_{EnvoyGrpc: &corev3.GrpcService_EnvoyGrpc{ClusterName: ControlPlaneCluster}},
@@ -92,29 +65,33 @@ func extProcFilter() *hcmv3.HttpFilter {
 	return &hcmv3.HttpFilter{
 		Name:       ExtProcFilterName,
 		ConfigType: &hcmv3.HttpFilter_TypedConfig{TypedConfig: mustAny(cfg)},
-		Disabled:   true,
+		Disabled:   !enabled,
 	}
 }
 
-// routeFilterConfigs enables, on one adapter's routes, the filters it needs.
+// routeFilterConfigs enables, on one adapter's routes, the filters it needs:
+// the verifier (and CORS) on signed adapters; nothing on the others (static
+// credentials live in the cluster, and in ext_proc mode the filter is on by
+// default and finds the adapter from the path).
 func routeFilterConfigs(cfg *model.Config, a model.Adapter, opts Options) map[string]*anypb.Any {
 	if a.StripeApp != nil {
 		app, _ := cfg.StripeApp(a.StripeApp.Name)
 		return signedFilterConfigs(a, app, opts)
 	}
-	out := map[string]*anypb.Any{}
-	switch opts.Injection {
-	case InjectionStatic:
-		for _, h := range a.Headers {
-			out[injectorFilterName(a.Name, h.Name)] = enable(nil)
-		}
-	case InjectionExtProc:
-		out[ExtProcFilterName] = enable(&extprocv3.ExtProcPerRoute{
-			Override: &extprocv3.ExtProcPerRoute_Overrides{Overrides: &extprocv3.ExtProcOverrides{
-				GrpcInitialMetadata: []*corev3.HeaderValue{{Key: AdapterMetadataKey, Value: a.Name}},
-			}},
-		})
+	return nil
+}
+
+// withoutExtProc turns ext_proc off on a route Atlas does not inject on
+// (the apps server and the 404), when ext_proc mode turned it on by default.
+func withoutExtProc(filters map[string]*anypb.Any, opts Options) map[string]*anypb.Any {
+	if opts.Injection != InjectionExtProc {
+		return filters
 	}
+	out := make(map[string]*anypb.Any, len(filters)+1)
+	for k, v := range filters {
+		out[k] = v
+	}
+	out[ExtProcFilterName] = mustAny(&routev3.FilterConfig{Disabled: true})
 	return out
 }
 

@@ -1,16 +1,21 @@
 package translate
 
 import (
+	"strings"
+
 	accesslogv3 "github.com/envoyproxy/go-control-plane/envoy/config/accesslog/v3"
+	mutationv3 "github.com/envoyproxy/go-control-plane/envoy/config/common/mutation_rules/v3"
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
 	celv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/access_loggers/filters/cel/v3"
 	routerv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/router/v3"
 	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
+	earlyv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/http/early_header_mutation/header_mutation/v3"
 	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/atlas-gateway/atlas/internal/model"
+	"github.com/atlas-gateway/atlas/internal/verify"
 )
 
 // buildListener returns the ingress listener: one HTTP connection manager
@@ -20,10 +25,7 @@ func buildListener(cfg *model.Config, opts Options) (*listenerv3.Listener, error
 	if port == 0 {
 		port = model.DefaultIngressPort
 	}
-	filters, err := httpFilters(cfg, opts)
-	if err != nil {
-		return nil, err
-	}
+	filters := httpFilters(maxSignedBody(cfg), opts)
 	hcm := &hcmv3.HttpConnectionManager{
 		StatPrefix: "atlas_ingress",
 		CodecType:  hcmv3.HttpConnectionManager_AUTO,
@@ -32,6 +34,9 @@ func buildListener(cfg *model.Config, opts Options) (*listenerv3.Listener, error
 			RouteConfigName: RouteName,
 		}},
 		HttpFilters: filters,
+		// Only a request Atlas verified may carry the identity headers: drop
+		// client copies before any filter runs (the verifier sets them).
+		EarlyHeaderMutationExtensions: []*corev3.TypedExtensionConfig{stripIdentityHeaders()},
 		// Resolve dot segments (also percent-encoded ones) and "//" before
 		// routing, so a path can never climb out of an adapter's prefix.
 		NormalizePath: wrapperspb.Bool(true),
@@ -59,6 +64,16 @@ func buildListener(cfg *model.Config, opts Options) (*listenerv3.Listener, error
 			}},
 		}},
 	}, nil
+}
+
+// stripIdentityHeaders removes the identity headers from every request as
+// it arrives, for all routes at once (instead of a removal on every route).
+func stripIdentityHeaders() *corev3.TypedExtensionConfig {
+	m := &earlyv3.HeaderMutation{}
+	for _, h := range verify.IdentityHeaders {
+		m.Mutations = append(m.Mutations, &mutationv3.HeaderMutation{Action: &mutationv3.HeaderMutation_Remove{Remove: strings.ToLower(h)}})
+	}
+	return &corev3.TypedExtensionConfig{Name: "atlas.strip_identity_headers", TypedConfig: mustAny(m)}
 }
 
 func routerFilter() *hcmv3.HttpFilter {

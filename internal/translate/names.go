@@ -15,9 +15,17 @@ func secretName(adapter string, header string) string {
 	return "atlas/" + adapter + "/" + strings.ToLower(header)
 }
 
-// injectorFilterName names the credential_injector filter for one header.
-func injectorFilterName(adapter string, header string) string {
-	return "atlas.credential_injector." + adapter + "." + strings.ToLower(header)
+// injectorFilterName names the credential_injector upstream filter for one
+// header; it is unique within its adapter's cluster.
+func injectorFilterName(header string) string {
+	return "atlas.credential_injector." + strings.ToLower(header)
+}
+
+// adapterClusterName names the cluster of an adapter whose credentials Envoy
+// injects (static mode): the credentials belong to the adapter, so its
+// upstream filters, and so its cluster, are its own.
+func adapterClusterName(adapter string) string {
+	return "atlas_adapter_" + adapter
 }
 
 // clusterName names the cluster for an upstream. Adapters that share scheme,

@@ -32,8 +32,9 @@ func buildRoutes(cfg *model.Config, clusterOf map[string]string, opts Options) (
 	}
 	routes = append(routes, appsRoutes(opts)...) // apps.go
 	routes = append(routes, &routev3.Route{
-		Name:  "atlas_not_found",
-		Match: &routev3.RouteMatch{PathSpecifier: &routev3.RouteMatch_Prefix{Prefix: "/"}},
+		Name:                 "atlas_not_found",
+		TypedPerFilterConfig: withoutExtProc(nil, opts),
+		Match:                &routev3.RouteMatch{PathSpecifier: &routev3.RouteMatch_Prefix{Prefix: "/"}},
 		Action: &routev3.Route_DirectResponse{DirectResponse: &routev3.DirectResponseAction{
 			Status: 404,
 			Body:   &corev3.DataSource{Specifier: &corev3.DataSource_InlineString{InlineString: NotFoundMessage}},
@@ -57,15 +58,11 @@ func bareRewrite(basePath string) string {
 }
 
 func adapterRoute(a model.Adapter, cluster string, match *routev3.RouteMatch, rewrite string, filters map[string]*anypb.Any) *routev3.Route {
-	var strip []string
-	if a.StripeApp == nil {
-		// Only a verified request may carry the identity headers.
-		strip = identityHeaders()
-	}
+	// Client copies of the identity headers are already gone (the
+	// listener's early header mutation strips them).
 	return &routev3.Route{
-		RequestHeadersToRemove: strip,
-		Name:                   a.Name,
-		Match:                  match,
+		Name:  a.Name,
+		Match: match,
 		Action: &routev3.Route_Route{Route: &routev3.RouteAction{
 			ClusterSpecifier:     &routev3.RouteAction_Cluster{Cluster: cluster},
 			PrefixRewrite:        rewrite,

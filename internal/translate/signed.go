@@ -14,7 +14,6 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/atlas-gateway/atlas/internal/model"
-	"github.com/atlas-gateway/atlas/internal/verify"
 )
 
 // SignatureFilter selects the Envoy filter that verifies Stripe App
@@ -119,7 +118,3 @@ func maxSignedBody(cfg *model.Config) uint32 {
 	}
 	return max
 }
-
-// identityHeaders are stripped from requests on unsigned routes, so only a
-// verified request ever carries them.
-func identityHeaders() []string { return append([]string(nil), verify.IdentityHeaders...) }

@@ -21,8 +21,9 @@ import (
 type Injection string
 
 const (
-	// InjectionStatic uses Envoy's credential_injector filter with SDS
-	// secrets: no extra hop per request.
+	// InjectionStatic uses Envoy's credential_injector, as an upstream
+	// filter in each adapter's cluster, with SDS secrets: no extra hop per
+	// request.
 	InjectionStatic Injection = "static"
 	// InjectionExtProc asks Atlas's ext_proc service for header mutations.
 	InjectionExtProc Injection = "extproc"
@@ -36,7 +37,9 @@ const (
 	// Atlas gRPC server (xDS and ext_proc are served on the same port).
 	ControlPlaneCluster = "atlas_control_plane"
 	// AdapterMetadataKey is the gRPC initial-metadata key that tells the
-	// ext_proc server which adapter a stream belongs to.
+	// ext_proc server which adapter a stream belongs to, on signed routes.
+	// Without it the server reads the adapter from the (normalised) path
+	// Envoy routed on, RoutePrefix + name.
 	AdapterMetadataKey = "x-atlas-adapter"
 	// RoutePrefix is where adapters are served: RoutePrefix + name + "/…".
 	RoutePrefix = "/v1/apis/http/"
