@@ -92,6 +92,9 @@ func signedFilterConfigs(a model.Adapter, app *model.StripeApp, opts Options) ma
 		out[ExtAuthzFilterName] = enable(&extauthzv3.ExtAuthzPerRoute{Override: &extauthzv3.ExtAuthzPerRoute_CheckSettings{
 			CheckSettings: &extauthzv3.CheckSettings{ContextExtensions: map[string]string{ContextAdapterKey: a.Name}},
 		}})
+		// ext_authz verified and injected: ext_proc (on by default in
+		// ext_proc mode) must not see the request a second time.
+		out = withoutExtProc(out, opts)
 	default:
 		out[ExtProcFilterName] = enable(&extprocv3.ExtProcPerRoute{Override: &extprocv3.ExtProcPerRoute_Overrides{Overrides: &extprocv3.ExtProcOverrides{
 			ProcessingMode: &extprocv3.ProcessingMode{
