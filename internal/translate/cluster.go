@@ -77,6 +77,10 @@ func buildCluster(name string, u model.Upstream, opts Options) *clusterv3.Cluste
 	}
 	if !isIP {
 		c.DnsLookupFamily = clusterv3.Cluster_V4_PREFERRED
+		// Re-resolve when the record expires rather than every 5 s: every
+		// adapter with injected credentials has its own cluster, so many
+		// clusters may resolve the same host.
+		c.RespectDnsTtl = true
 	}
 	if u.TLS() {
 		c.TransportSocket = upstreamTLS(u, isIP, opts)
