@@ -1,6 +1,7 @@
 package xds
 
 import (
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -22,8 +23,9 @@ type TypeStatus struct {
 	SentAt       time.Time
 	AckedVersion string
 	AckedAt      time.Time
-	// AckedNames are the resource names of the last ACKed request (for
-	// types Envoy subscribes to by name, such as secrets and routes).
+	// AckedNames, sorted: over SotW the resource names of the last ACKed
+	// request (empty for wildcard types such as clusters and listeners);
+	// over delta xDS every name the Envoy holds after its last ACK.
 	AckedNames []string
 	// NACK is true when the last reply was a rejection; Error is Envoy's text.
 	NACK  bool
@@ -32,26 +34,44 @@ type TypeStatus struct {
 	NackedVersion string
 	NackedAt      time.Time
 	LastNackError string
+	// Delta is true when the type was last requested over a delta
+	// (incremental) xDS stream.
+	Delta bool
+	// sub is what WaitAcked needs of a delta subscription (nil for SotW).
+	sub *deltaView
+}
+
+// streamKey names a stream. go-control-plane v0.14.0 numbers SotW and
+// delta streams with two separate counters that both start at 1, so SotW
+// stream 1 and delta stream 1 are two different streams.
+type streamKey struct {
+	delta bool
+	id    int64
 }
 
 type fleet struct {
 	mu      sync.Mutex
 	nodes   map[string]*NodeStatus
-	streams map[int64]string
+	streams map[streamKey]string
+	// open counts each node's bound streams: an Envoy that reconnects may
+	// open its new stream before the old one is closed.
+	open   map[string]int
+	deltas map[int64]*deltaStream
 }
 
 func newFleet() *fleet {
-	return &fleet{nodes: map[string]*NodeStatus{}, streams: map[int64]string{}}
+	return &fleet{nodes: map[string]*NodeStatus{}, streams: map[streamKey]string{}, open: map[string]int{}, deltas: map[int64]*deltaStream{}}
 }
 
 // openStream binds a stream to a node; it reports whether the stream is new.
-func (f *fleet) openStream(id int64, node, cluster string) bool {
+func (f *fleet) openStream(k streamKey, node, cluster string) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if _, ok := f.streams[id]; ok {
+	if _, ok := f.streams[k]; ok {
 		return false
 	}
-	f.streams[id] = node
+	f.streams[k] = node
+	f.open[node]++
 	n, ok := f.nodes[node]
 	if !ok {
 		n = &NodeStatus{NodeID: node, Types: map[string]TypeStatus{}}
@@ -61,21 +81,37 @@ func (f *fleet) openStream(id int64, node, cluster string) bool {
 	return true
 }
 
-func (f *fleet) closeStream(id int64) {
+func (f *fleet) closeStream(k streamKey) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if node, ok := f.streams[id]; ok {
-		delete(f.streams, id)
-		if n := f.nodes[node]; n != nil {
-			n.Connected = false
-		}
+	if k.delta {
+		delete(f.deltas, k.id)
+	}
+	node, ok := f.streams[k]
+	if !ok {
+		return
+	}
+	delete(f.streams, k)
+	if f.open[node]--; f.open[node] > 0 {
+		return // another stream of this Envoy is still open
+	}
+	delete(f.open, node)
+	if n := f.nodes[node]; n != nil {
+		n.Connected = false
 	}
 }
 
-func (f *fleet) update(id int64, typeURL string, fn func(*TypeStatus)) string {
+// nodeOf is the node id bound to a stream ("" before its first request).
+func (f *fleet) nodeOf(k streamKey) string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	node := f.streams[id]
+	return f.streams[k]
+}
+
+// update changes a type's status for the node behind a stream; f.mu must
+// be held.
+func (f *fleet) update(k streamKey, typeURL string, fn func(*TypeStatus)) string {
+	node := f.streams[k]
 	n := f.nodes[node]
 	if n == nil {
 		return node
@@ -86,31 +122,46 @@ func (f *fleet) update(id int64, typeURL string, fn func(*TypeStatus)) string {
 	return node
 }
 
-func (f *fleet) sent(id int64, typeURL, version string) {
-	f.update(id, typeURL, func(t *TypeStatus) { t.SentVersion, t.SentAt = version, time.Now() })
-}
-
-func (f *fleet) sentVersion(id int64, typeURL string) string {
+func (f *fleet) sent(k streamKey, typeURL, version string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if n := f.nodes[f.streams[id]]; n != nil {
+	f.update(k, typeURL, func(t *TypeStatus) { t.SentVersion, t.SentAt = version, time.Now() })
+}
+
+func (f *fleet) sentVersion(k streamKey, typeURL string) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if n := f.nodes[f.streams[k]]; n != nil {
 		return n.Types[typeURL].SentVersion
 	}
 	return ""
 }
 
-func (f *fleet) ack(id int64, typeURL, version string, names []string) {
-	f.update(id, typeURL, func(t *TypeStatus) {
+// ack records a SotW ACK: names are the request's resource names.
+func (f *fleet) ack(k streamKey, typeURL, version string, names []string) {
+	sorted := slices.Sorted(slices.Values(names)) // a new slice: snapshots share the old one
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.update(k, typeURL, func(t *TypeStatus) {
 		t.AckedVersion, t.AckedAt, t.NACK, t.Error = version, time.Now(), false, ""
-		t.AckedNames = append(t.AckedNames[:0], names...)
+		t.AckedNames, t.Delta, t.sub = sorted, false, nil
 	})
 }
 
-func (f *fleet) nack(id int64, typeURL, msg string) string {
-	return f.update(id, typeURL, func(t *TypeStatus) {
-		t.NACK, t.Error = true, msg
-		t.NackedVersion, t.NackedAt, t.LastNackError = t.SentVersion, time.Now(), msg
-	})
+// nack records a rejection of version and returns the node.
+func (f *fleet) nack(k streamKey, typeURL, version, msg string) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.update(k, typeURL, func(t *TypeStatus) { t.nacked(version, msg) })
+}
+
+// nacked records a rejection of version ("": the last version sent).
+func (t *TypeStatus) nacked(version, msg string) {
+	if version == "" {
+		version = t.SentVersion
+	}
+	t.NACK, t.Error = true, msg
+	t.NackedVersion, t.NackedAt, t.LastNackError = version, time.Now(), msg
 }
 
 func (f *fleet) snapshot() []NodeStatus {

@@ -1,5 +1,12 @@
 // Package xds serves Envoy configuration over ADS with go-control-plane.
 //
+// Envoy's bootstrap (envoy/) asks for delta (incremental) ADS: after a
+// change only the resources that changed, and the names removed, are sent,
+// instead of every cluster and secret again. The server still serves
+// state-of-the-world ADS and SDS too, so Envoys started with an older
+// bootstrap (api_type: GRPC) keep working; both kinds of stream are tracked
+// alike (callbacks.go, delta.go).
+//
 // Every Envoy of the fleet gets the same configuration, so Server keeps one
 // go-control-plane LinearCache per resource type behind a MuxCache instead
 // of a snapshot per node: a resource is marshalled once per version and
@@ -8,7 +15,8 @@
 // still builds a snapshot and checks it with Consistent() before anything is
 // sent, then updates only the resources that changed, clusters and secrets
 // before routes and listeners. Every ACK and NACK is recorded per node, and
-// each NACK is logged with Envoy's error detail and counted.
+// each NACK is logged with Envoy's error detail and counted; WaitAcked
+// (wait.go) waits for the fleet to confirm a Publish.
 package xds
 
 import (
@@ -46,6 +54,7 @@ type Server struct {
 	// changedAt is the version at which each type last changed.
 	changedMu sync.Mutex
 	changedAt map[resource.Type]uint64
+	names     *nameIndex
 	fleet     *fleet
 	nackSeen  atomic.Int64
 	obs       Observer
@@ -78,7 +87,7 @@ func WithObserver(o Observer) Option { return func(s *Server) { s.obs = o } }
 
 // New returns a Server; ctx bounds the lifetime of its open streams.
 func New(ctx context.Context, log *slog.Logger, opts ...Option) *Server {
-	s := &Server{log: log, fleet: newFleet(), obs: nopObserver{}, caches: map[resource.Type]*cachev3.LinearCache{}, prev: map[resource.Type]map[string]types.Resource{}, changedAt: map[resource.Type]uint64{}}
+	s := &Server{log: log, fleet: newFleet(), names: newNameIndex(), obs: nopObserver{}, caches: map[resource.Type]*cachev3.LinearCache{}, prev: map[resource.Type]map[string]types.Resource{}, changedAt: map[resource.Type]uint64{}}
 	for _, o := range opts {
 		o(s)
 	}
@@ -131,6 +140,7 @@ func (s *Server) Publish(ctx context.Context, res *translate.Resources) (string,
 		}
 		s.prev[t] = next
 		if len(changed) > 0 || len(deleted) > 0 {
+			s.names.record(t, s.version+1, changed, deleted)
 			s.changedMu.Lock()
 			s.changedAt[t] = s.version + 1
 			s.changedMu.Unlock()

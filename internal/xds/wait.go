@@ -2,20 +2,21 @@ package xds
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"time"
 )
 
 // Want is what WaitAcked waits for, per xDS type URL: the version, and
-// resource names that must be among those the Envoy subscribed to and ACKed
-// (nil for types fetched as a whole).
+// resource names that must be among those the Envoy holds (nil for types
+// fetched as a whole).
 type Want map[string][]string
 
-// WaitAcked waits until every connected Envoy has ACKed, for each type in
-// want, the version at which that type last changed (types are sent only
-// when they change) or a later one, holding the wanted names; or a NACK
-// arrives, or timeout passes. version is the Publish being waited for. It reports whether all
-// Envoys confirmed; with no Envoy connected it returns true at once.
+// WaitAcked waits until every connected Envoy holds, for each type in want,
+// what the type's last change means for it (see Delivered) and the wanted
+// names; or a NACK of version arrives, or timeout passes. version is the
+// Publish being waited for. It reports whether all Envoys confirmed; with no
+// Envoy connected it returns true at once.
 //
 // Publishing in order (a listener with new filters first, the routes that
 // enable them after) needs this: a route applied before its listener would
@@ -49,20 +50,48 @@ func (s *Server) acked(version string, want Want) (done, failed bool) {
 			continue
 		}
 		for typeURL, names := range want {
-			target := s.ChangedAt(typeURL)
-			if target == 0 {
+			if s.ChangedAt(typeURL) == 0 {
 				continue // nothing of this type was ever sent
 			}
 			t := n.Types[typeURL]
-			if t.NACK && t.SentVersion == version {
+			if t.NACK && t.NackedVersion == version {
 				return false, true
 			}
-			if versionNumber(t.AckedVersion) < target || !contains(t.AckedNames, names) {
+			if !s.Delivered(n, typeURL) || !contains(t.AckedNames, names) {
 				return false, false
 			}
 		}
 	}
 	return true, false
+}
+
+// Delivered reports whether an Envoy holds what the last change of a type
+// (at version ChangedAt(typeURL)) means for it:
+//
+//   - it ACKed that version or a later one. Each type's version advances
+//     with every Publish, and a response is computed from the cache's
+//     current state, so an ACK of version v covers every change up to v.
+//     Over SotW, and for wildcard delta subscriptions (clusters,
+//     listeners), every change is sent, so this is the only rule.
+//   - or, for a delta subscription by name (routes, secrets), no name it
+//     subscribes to changed after the version it last ACKed (or after the
+//     version at which it is known to hold that name: a reconnecting Envoy
+//     whose initial_resource_versions match what is published is not sent
+//     them again). Delta sends a type only when a subscribed resource
+//     changes, so a change that touched none of them (a secret the Envoy
+//     never asked for) is never sent to it and counts as delivered. A name
+//     the Envoy subscribed to but has not received yet is not waited for
+//     here; WaitAcked's wanted names must be held, which covers it.
+func (s *Server) Delivered(n NodeStatus, typeURL string) bool {
+	t := n.Types[typeURL]
+	acked := versionNumber(t.AckedVersion)
+	if acked >= s.ChangedAt(typeURL) {
+		return true
+	}
+	if t.sub == nil || t.sub.wildcard {
+		return false
+	}
+	return s.names.upToDate(typeURL, t.sub.subscribed, acked)
 }
 
 // versionNumber parses a Publish version; anything else is 0.
@@ -71,13 +100,10 @@ func versionNumber(v string) uint64 {
 	return n
 }
 
-func contains(have, want []string) bool {
-	set := make(map[string]bool, len(have))
-	for _, h := range have {
-		set[h] = true
-	}
+// contains reports whether sorted (AckedNames) has every name of want.
+func contains(sorted, want []string) bool {
 	for _, w := range want {
-		if !set[w] {
+		if _, ok := slices.BinarySearch(sorted, w); !ok {
 			return false
 		}
 	}
