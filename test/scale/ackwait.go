@@ -6,18 +6,145 @@ import (
 	"strconv"
 	"time"
 
+	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
+	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
+	"github.com/envoyproxy/go-control-plane/pkg/cache/types"
+	cachev3 "github.com/envoyproxy/go-control-plane/pkg/cache/v3"
 	"github.com/envoyproxy/go-control-plane/pkg/resource/v3"
+	"google.golang.org/protobuf/proto"
 
+	"github.com/atlas-gateway/atlas/internal/translate"
 	"github.com/atlas-gateway/atlas/internal/xds"
 )
 
-// waitDelivered waits until every connected client has ACKed, for each type,
-// the version at which the server last changed it (only changed types are
-// sent), and fills rd.at with each client's time from rd.t0 to its last ACK.
-// It reads the server's own fleet state, so it measures what `mom atlas
-// status` would show.
-func waitDelivered(ctx context.Context, srv *xds.Server, rd *round, timeout time.Duration) error {
-	types := []string{resource.ClusterType, resource.SecretType, resource.RouteType, resource.ListenerType}
+// What "delivered" means. The server sends a type to a stream only when a
+// resource the stream subscribes to changes (delta, and SotW from the
+// per-type caches alike), so a stream that is up to date has ACKed, for
+// each type, a response sent at or after the last change of that type that
+// concerns it, and nothing newer. A change concerns every stream (they all
+// follow the same names) when it adds, changes or removes a listener or
+// cluster (wildcard), or adds or changes a route configuration or secret
+// that a listener or cluster names; a named resource nobody references is
+// not sent to anyone (with -sds wildcard every change concerns every
+// stream, except SotW's removal of a route configuration or secret, which
+// SotW cannot express). The server records per stream and type the version
+// of the last response ACKed (SotW's version_info, delta's
+// system_version_info) and, per type, the Publish that last changed it
+// (ChangedAt); the version a response carries is never older than the last
+// change made before it was sent.
+
+// typeKeys are the four types, with the short names of the report.
+var typeKeys = []struct{ url, key string }{
+	{resource.ListenerType, "listeners"},
+	{resource.RouteType, "routes"},
+	{resource.ClusterType, "clusters"},
+	{resource.SecretType, "secrets"},
+}
+
+// change is what going from one config to the next changes, by type.
+type change struct {
+	// concerns: the type URLs whose change every stream must ACK anew.
+	concerns map[string]bool
+	// Bytes is the marshalled size of the resources added or changed, and
+	// Count how many there are, by short type name: what a delta stream
+	// receives (each resource once more in a Resource with its name and
+	// version); Removed counts the names removed.
+	Bytes   map[string]int `json:"bytes"`
+	Count   map[string]int `json:"resources"`
+	Removed map[string]int `json:"removed,omitempty"`
+}
+
+// diffResources compares prev (nil: nothing published yet) with next.
+func diffResources(prev, next *translate.Resources, follow, delta bool) (*change, error) {
+	byType := func(r *translate.Resources, t string) []types.Resource {
+		if r == nil {
+			return nil
+		}
+		switch t {
+		case resource.ListenerType:
+			return r.Listeners
+		case resource.RouteType:
+			return r.Routes
+		case resource.ClusterType:
+			return r.Clusters
+		default:
+			return r.Secrets
+		}
+	}
+	named := map[string]map[string]bool{resource.RouteType: {}, resource.SecretType: {}}
+	if follow {
+		for _, l := range next.Listeners {
+			r, err := listenerRefs(l.(*listenerv3.Listener))
+			if err != nil {
+				return nil, err
+			}
+			addRefs(named, r)
+		}
+		for _, c := range next.Clusters {
+			r, err := clusterRefs(c.(*clusterv3.Cluster))
+			if err != nil {
+				return nil, err
+			}
+			addRefs(named, r)
+		}
+	}
+	ch := &change{concerns: map[string]bool{}, Bytes: map[string]int{}, Count: map[string]int{}, Removed: map[string]int{}}
+	for _, tk := range typeKeys {
+		old := map[string]types.Resource{}
+		for _, r := range byType(prev, tk.url) {
+			old[cachev3.GetResourceName(r)] = r
+		}
+		wildcard := !follow || follows(tk.url)
+		for _, r := range byType(next, tk.url) {
+			n := cachev3.GetResourceName(r)
+			if o, ok := old[n]; !ok || !proto.Equal(o, r) {
+				ch.Bytes[tk.key] += proto.Size(r)
+				ch.Count[tk.key]++
+				if wildcard || named[tk.url][n] {
+					ch.concerns[tk.url] = true
+				}
+			}
+			delete(old, n)
+		}
+		if len(old) > 0 {
+			ch.Removed[tk.key] = len(old)
+			if wildcard && (delta || follows(tk.url)) {
+				ch.concerns[tk.url] = true
+			}
+		}
+	}
+	return ch, nil
+}
+
+func addRefs(named map[string]map[string]bool, r *refs) {
+	for _, n := range r.routes {
+		named[resource.RouteType][n] = true
+	}
+	for _, n := range r.secrets {
+		named[resource.SecretType][n] = true
+	}
+}
+
+// targets is, by type URL, the version each stream must have ACKed (absent
+// or 0: nothing of that type concerns the streams yet).
+type targets map[string]uint64
+
+// advance records a publish of ch: each type it concerns must now be ACKed
+// at the version at which the server last changed it. For a phased publish
+// (several Publish calls) ch is the whole change, and a concerned type's
+// target is the last Publish that changed it.
+func (tg targets) advance(srv *xds.Server, ch *change) {
+	for t := range ch.concerns {
+		tg[t] = srv.ChangedAt(t)
+	}
+}
+
+// waitDelivered waits until every connected client has ACKed, for each
+// type, its target version or a later one, and fills rd.at with each
+// client's time from rd.t0 to its last ACK of a targeted type. It reads
+// the server's own fleet state, so it measures what `mom atlas status`
+// would show.
+func waitDelivered(ctx context.Context, srv *xds.Server, rd *round, tg targets, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for {
 		fleet := srv.Fleet()
@@ -30,8 +157,7 @@ func waitDelivered(ctx context.Context, srv *xds.Server, rd *round, timeout time
 			connected++
 			ok := true
 			var last time.Time
-			for _, t := range types {
-				target := srv.ChangedAt(t)
+			for t, target := range tg {
 				if target == 0 {
 					continue
 				}
@@ -54,7 +180,7 @@ func waitDelivered(ctx context.Context, srv *xds.Server, rd *round, timeout time
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("after %s, %d of %d clients have not ACKed every changed type", timeout, connected-done, connected)
+			return fmt.Errorf("after %s, %d of %d clients have not ACKed every changed type (targets %v)", timeout, connected-done, connected, tg)
 		}
 		select {
 		case <-ctx.Done():

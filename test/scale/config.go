@@ -131,4 +131,7 @@ type shape struct {
 	Secrets     int `json:"secrets"`
 	Routes      int `json:"routes"`
 	HTTPFilters int `json:"listener_http_filters"`
+	// Upstream HTTP filters of all clusters (static injection since the
+	// per-adapter clusters: credential injectors and upstream codecs).
+	UpstreamFilters int `json:"cluster_upstream_http_filters"`
 }

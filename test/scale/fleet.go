@@ -22,7 +22,7 @@ import (
 //
 // Protocol, one line each on the clients process's stdout:
 //
-//	done ID VERSION UNIXNANO   client ID holds VERSION of every type
+//	done ID VERSION UNIXNANO   client ID holds all it subscribes to, VERSION the highest it ACKed
 //	err MESSAGE                a client failed
 //	exit MAXRSS_KB CPU_NS      on stdin EOF, just before exiting
 //
@@ -40,7 +40,7 @@ func runClientsProc(ctx context.Context, o *options) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	for i := 0; i < o.clients; i++ {
-		c, err := dialClient(ctx, o.addr, i, o.clientMode, o.sds, func(id int, v string) {
+		c, err := dialClient(ctx, o.addr, i, o, func(id int, v string) {
 			line("done %d %s %d", id, v, time.Now().UnixNano())
 		})
 		if err != nil {
@@ -90,7 +90,7 @@ func startFleet(o *options, addr string, n int) (*clientFleet, error) {
 	}
 	f := &clientFleet{n: n, errc: make(chan error, 1), rounds: map[string]*round{}, exited: make(chan struct{})}
 	f.cmd = exec.Command(self, "-child=clients", "-addr="+addr, fmt.Sprintf("-clients=%d", n),
-		"-client="+o.clientMode, "-sds="+o.sds)
+		"-protocol="+o.protocol, "-client="+o.clientMode, "-sds="+o.sds)
 	f.cmd.Stderr = os.Stderr
 	if f.stdin, err = f.cmd.StdinPipe(); err != nil {
 		return nil, err

@@ -5,15 +5,17 @@
 //     adapters (static and ext_proc injection), -repeat times in one
 //     process, and that process's peak RSS;
 //   - fanout: -clients ADS streams (one gRPC connection and node id each,
-//     speaking SotW ADS and ACKing like Envoy) on the real xds.Server; one
-//     adapter is added and Published, and the time until every client has
-//     the new version of every type is measured, -repeat times, over a
-//     small baseline config (-small adapters) and over -adapters adapters.
+//     speaking delta ADS like Envoy with api_type DELTA_GRPC, or SotW with
+//     -protocol sotw; see client.go) on the real xds.Server; one adapter is
+//     added and Published, and the time until the server has seen every
+//     stream ACK what changed (see ackwait.go) is measured, -repeat times,
+//     over a small baseline config (-small adapters) and over -adapters
+//     adapters.
 //
 // Every case runs in a fresh child process (this binary re-executed with
 // -child) so that its peak RSS is its own. Run it from the repository root:
 //
-//	go run ./test/scale [-adapters 10000] [-clients 200] [-repeat 5] [-scenario all] [-json FILE]
+//	go run ./test/scale [-adapters 10000] [-clients 200] [-repeat 5] [-scenario all] [-protocol delta] [-json FILE]
 package main
 
 import (
@@ -41,6 +43,7 @@ type options struct {
 	small      int
 	scenarios  []string
 	tclients   int
+	protocol   string
 	clientMode string
 	sds        string
 	jsonOut    string
@@ -72,10 +75,11 @@ func parseFlags(args []string) (*options, error) {
 	scen := fs.String("scenario", "all", "comma-separated: translate, fanout, or all")
 	inj := fs.String("injection", "static,extproc", "injection modes for the translate scenario")
 	fc := fs.String("fanout-cases", "small:static,small:static:phased,large:static,large:extproc",
-		"fanout cases, baseline:injection[:phased] (baseline small = -small adapters, large = -adapters; phased = the three-step static publish of internal/app)")
+		"fanout cases, baseline:injection[:phased] (baseline small = -small adapters, large = -adapters; phased = the make-before-break publish of internal/rollout)")
 	fs.IntVar(&o.tclients, "tclients", 1, "ADS clients connected during the translate scenario (their delivery time is reported, not judged)")
-	fs.StringVar(&o.clientMode, "client", clientLight, "light: decode only the DiscoveryResponse envelope; full: decode every response with protobuf")
-	fs.StringVar(&o.sds, "sds", sdsNamed, "named: subscribe RDS/SDS by the names in the listener, as Envoy does; wildcard: subscribe all four types with no names")
+	fs.StringVar(&o.protocol, "protocol", protocolDelta, "ADS variant the clients speak: delta (DeltaAggregatedResources, as Envoy with api_type DELTA_GRPC) or sotw (StreamAggregatedResources)")
+	fs.StringVar(&o.clientMode, "client", clientLight, "light: decode only each response's envelope and resource names, and walk listeners and clusters just to the names they reference; full: decode every response and resource with the generated protobuf code")
+	fs.StringVar(&o.sds, "sds", sdsNamed, "named: subscribe RDS/SDS by the names listeners and clusters reference, as Envoy does; wildcard: subscribe all four types with no names")
 	fs.StringVar(&o.jsonOut, "json", "", "write every raw number as JSON to this file")
 	fs.StringVar(&o.profileDir, "profile", "", "write CPU and heap pprof profiles of each case's measured phase to this directory")
 	fs.DurationVar(&o.timeout, "timeout", 120*time.Second, "give up on one round after this long")
@@ -115,6 +119,9 @@ func parseFlags(args []string) (*options, error) {
 			return nil, fmt.Errorf("-fanout-cases %q: use small|large:static|extproc, or small|large:static:phased", s)
 		}
 		o.fanoutCase = append(o.fanoutCase, s)
+	}
+	if o.protocol != protocolDelta && o.protocol != protocolSotW {
+		return nil, fmt.Errorf("-protocol %q: use delta or sotw", o.protocol)
 	}
 	if o.clientMode != clientLight && o.clientMode != clientFull {
 		return nil, fmt.Errorf("-client %q: use light or full", o.clientMode)
@@ -219,7 +226,7 @@ func runParent(ctx context.Context, o *options) error {
 	rep := &report{
 		StartedAt: time.Now().UTC().Format(time.RFC3339), GoVersion: runtime.Version(), CPUs: runtime.NumCPU(),
 		GOMAXPROCS: runtime.GOMAXPROCS(0), Adapters: o.adapters, Small: o.small, Clients: o.clients, Repeat: o.repeat,
-		TClients: o.tclients, ClientMode: o.clientMode, SDS: o.sds, LoadAvg: loadAvg(),
+		TClients: o.tclients, Protocol: o.protocol, ClientMode: o.clientMode, SDS: o.sds, LoadAvg: loadAvg(),
 	}
 	fmt.Fprintf(os.Stderr, "scale: %d cases, %d repetitions each; load average %s\n", len(cases), o.repeat, rep.LoadAvg)
 	for _, c := range cases {
@@ -268,7 +275,7 @@ func childFlags(o *options) []string {
 	return []string{
 		fmt.Sprintf("-adapters=%d", o.adapters), fmt.Sprintf("-clients=%d", o.clients),
 		fmt.Sprintf("-repeat=%d", o.repeat), fmt.Sprintf("-small=%d", o.small),
-		fmt.Sprintf("-tclients=%d", o.tclients), "-client=" + o.clientMode, "-sds=" + o.sds,
+		fmt.Sprintf("-tclients=%d", o.tclients), "-protocol=" + o.protocol, "-client=" + o.clientMode, "-sds=" + o.sds,
 		"-profile=" + o.profileDir, "-timeout=" + o.timeout.String(), fmt.Sprintf("-xds-log=%t", o.xdsLog),
 	}
 }

@@ -24,6 +24,7 @@ type report struct {
 	Clients    int          `json:"clients"`
 	Repeat     int          `json:"repeat"`
 	TClients   int          `json:"translate_clients"`
+	Protocol   string       `json:"protocol"`
 	ClientMode string       `json:"client_mode"`
 	SDS        string       `json:"sds_subscription"`
 	Cases      []caseResult `json:"cases"`
@@ -46,6 +47,8 @@ type repTimes struct {
 	// Phased fanout: Publish calls made, and each WaitAcked.
 	Publishes int         `json:"publishes,omitempty"`
 	Waits     []phaseWait `json:"wait_acked,omitempty"`
+	// Fanout: the resources the change added, changed or removed.
+	Changed *change `json:"changed,omitempty"`
 }
 
 type memResult struct {
@@ -71,6 +74,7 @@ type caseResult struct {
 	Injection  string          `json:"injection"`
 	Phased     bool            `json:"phased,omitempty"`
 	Clients    int             `json:"clients"`
+	Protocol   string          `json:"protocol"`
 	ClientMode string          `json:"client_mode"`
 	SDS        string          `json:"sds_subscription"`
 	Shape      shape           `json:"shape"`
@@ -203,8 +207,8 @@ func printMarkdown(w io.Writer, r *report) {
 				c.Shape.Adapters, c.Injection, peak, targetRSSMB, verdict(peak <= targetRSSMB))
 		case "fanout":
 			s := c.Summary["all_clients_ms"]
-			fmt.Fprintf(w, "| %d clients get one change | %d-adapter baseline, %s | %s ms | ≤ %.0f ms | %s |\n",
-				c.Clients, c.Shape.Adapters-len(c.Reps), label(c), fmtStat(s), targetFanoutMS, verdict(s.Max <= targetFanoutMS))
+			fmt.Fprintf(w, "| %d clients get one change (%s) | %d-adapter baseline, %s | %s ms | ≤ %.0f ms | %s |\n",
+				c.Clients, protocolName(c.Protocol), c.Shape.Adapters-len(c.Reps), label(c), fmtStat(s), targetFanoutMS, verdict(s.Max <= targetFanoutMS))
 		}
 	}
 	fmt.Fprintln(w, "\nResult is PASS only if the slowest repetition meets the target.")
@@ -222,15 +226,15 @@ func printMarkdown(w io.Writer, r *report) {
 }
 
 func printTranslateDetail(w io.Writer, r *report) {
-	fmt.Fprintf(w, "\nTranslate + Publish, detail (%d ADS client(s) connected, in a separate process; \"delivered\" is from the start of Translate until the client(s) hold the new version of every type):\n", r.TClients)
-	fmt.Fprintln(w, "\n| injection | adapters / clusters / secrets / listener HTTP filters | LDS / RDS / CDS / SDS bytes | Translate ms | Publish ms | control plane CPU during both, ms | delivered to the ADS client(s), ms | RSS: config built / peak (getrusage, VmHWM) MB | Go bytes allocated by Translate + Publish, MB |")
+	fmt.Fprintf(w, "\nTranslate + Publish, detail (%d %s client(s) connected, in a separate process; \"delivered\" is from the start of Translate until the server has seen the client(s) ACK what changed):\n", r.TClients, protocolName(r.Protocol))
+	fmt.Fprintln(w, "\n| injection | adapters / clusters / secrets / listener HTTP filters / cluster upstream HTTP filters | LDS / RDS / CDS / SDS bytes | Translate ms | Publish ms | control plane CPU during both, ms | delivered to the ADS client(s), ms | RSS: config built / peak (getrusage, VmHWM) MB | Go bytes allocated by Translate + Publish, MB |")
 	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|")
 	for _, c := range r.Cases {
 		if c.Scenario != "translate" {
 			continue
 		}
-		fmt.Fprintf(w, "| %s | %d / %d / %d / %d | %s / %s / %s / %s | %s | %s | %s | %s | %.0f / %.0f, %.0f | %s |\n",
-			c.Injection, c.Shape.Adapters, c.Shape.Clusters, c.Shape.Secrets, c.Shape.HTTPFilters,
+		fmt.Fprintf(w, "| %s | %d / %d / %d / %d / %d | %s / %s / %s / %s | %s | %s | %s | %s | %.0f / %.0f, %.0f | %s |\n",
+			c.Injection, c.Shape.Adapters, c.Shape.Clusters, c.Shape.Secrets, c.Shape.HTTPFilters, c.Shape.UpstreamFilters,
 			kb(c.Bytes["listeners"]), kb(c.Bytes["routes"]), kb(c.Bytes["clusters"]), kb(c.Bytes["secrets"]),
 			fmtStat(c.Summary["translate_ms"]), fmtStat(c.Summary["publish_ms"]), fmtStat(c.Summary["process_cpu_ms"]), fmtStat(c.Summary["delivered_ms"]),
 			mb(c.Mem.ConfigRSSKB), mb(c.Mem.MaxRSSKB), mb(c.Mem.VmHWMKB), num(c.Summary["go_alloc_mb"].Median))
@@ -238,16 +242,16 @@ func printTranslateDetail(w io.Writer, r *report) {
 }
 
 func printFanoutDetail(w io.Writer, r *report) {
-	fmt.Fprintln(w, "\nFanout, detail (clock starts right before Publish — for phased cases, before the transition Translate and the three Publish calls of internal/rollout.Publish; Translate of the changed config is done first and not counted):")
-	fmt.Fprintln(w, "\n| baseline | injection | Publish calls (WaitAcked timeouts) per change | clients (mode, SDS) | LDS / RDS / CDS / SDS bytes | connect all (v1) ms | Publish ms | first client ms | median client ms | all clients ms | control plane CPU until all, ms | control plane peak RSS MB | clients process: CPU s, peak RSS MB (whole run) |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+	fmt.Fprintln(w, "\nFanout, detail (clock starts right before Publish — for phased cases, before the transition Translate and the three Publish calls of internal/rollout.Publish; Translate of the changed config is done first and not counted; a client is done when the server has seen it ACK every changed type that concerns it):")
+	fmt.Fprintln(w, "\n| baseline | injection | Publish calls (WaitAcked timeouts) per change | clients (protocol, mode, SDS) | LDS / RDS / CDS / SDS bytes | changed per change: LDS / RDS / CDS / SDS bytes (resources) | connect all (v1) ms | Publish ms | first client ms | median client ms | all clients ms | control plane CPU until all, ms | control plane peak RSS MB | clients process: CPU s, peak RSS MB (whole run) |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, c := range r.Cases {
 		if c.Scenario != "fanout" {
 			continue
 		}
-		fmt.Fprintf(w, "| %d adapters | %s | %s | %d (%s, %s) | %s / %s / %s / %s | %.0f | %s | %s | %s | %s | %s | %.0f | %s |\n",
-			c.Shape.Adapters-len(c.Reps), label(c), publishes(c), c.Clients, c.ClientMode, c.SDS,
-			kb(c.Bytes["listeners"]), kb(c.Bytes["routes"]), kb(c.Bytes["clusters"]), kb(c.Bytes["secrets"]),
+		fmt.Fprintf(w, "| %d adapters | %s | %s | %d (%s, %s, %s) | %s / %s / %s / %s | %s | %.0f | %s | %s | %s | %s | %s | %.0f | %s |\n",
+			c.Shape.Adapters-len(c.Reps), label(c), publishes(c), c.Clients, protocolName(c.Protocol), c.ClientMode, c.SDS,
+			kb(c.Bytes["listeners"]), kb(c.Bytes["routes"]), kb(c.Bytes["clusters"]), kb(c.Bytes["secrets"]), changed(c),
 			c.ConnectMS, fmtStat(c.Summary["publish_ms"]), fmtStat(c.Summary["first_client_ms"]),
 			fmtStat(c.Summary["median_client_ms"]), fmtStat(c.Summary["all_clients_ms"]), fmtStat(c.Summary["process_cpu_ms"]), mb(max(c.Mem.MaxRSSKB, c.Mem.VmHWMKB)), clientsProc(c.ClientsProc))
 	}
@@ -276,6 +280,45 @@ func publishes(c caseResult) string {
 		parts = append(parts, fmt.Sprintf("%d (%d)", r.Publishes, t))
 	}
 	return strings.Join(parts, ", ")
+}
+
+func protocolName(p string) string {
+	if p == protocolSotW {
+		return "SotW ADS"
+	}
+	return "delta ADS"
+}
+
+// changed is what one change added or changed, by type, as its median over
+// the repetitions: bytes (resources), and the names removed if any.
+func changed(c caseResult) string {
+	var parts []string
+	for _, tk := range typeKeys {
+		var bs, ns, rs []float64
+		for _, r := range c.Reps {
+			if r.Changed != nil {
+				bs = append(bs, float64(r.Changed.Bytes[tk.key]))
+				ns = append(ns, float64(r.Changed.Count[tk.key]))
+				rs = append(rs, float64(r.Changed.Removed[tk.key]))
+			}
+		}
+		if len(bs) == 0 {
+			return "-"
+		}
+		s := fmt.Sprintf("%s (%g)", size(int(summarize(bs).Median)), summarize(ns).Median)
+		if rm := summarize(rs).Median; rm > 0 {
+			s += fmt.Sprintf(", %g removed", rm)
+		}
+		parts = append(parts, s)
+	}
+	return strings.Join(parts, " / ")
+}
+
+func size(n int) string {
+	if n < 1024 {
+		return fmt.Sprintf("%d B", n)
+	}
+	return kb(n)
 }
 
 func clientsProc(p *procStats) string {

@@ -13,6 +13,10 @@ import (
 	"syscall"
 	"time"
 
+	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
+	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
+	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
+	httpv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/upstreams/http/v3"
 	"github.com/envoyproxy/go-control-plane/pkg/cache/types"
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
@@ -91,6 +95,30 @@ func writeHeapProfile(o *options, name string) {
 	_ = pprof.Lookup("heap").WriteTo(f, 0)
 }
 
+// filterCounts counts the HTTP filters of the listeners' connection
+// managers and the upstream HTTP filters of the clusters.
+func filterCounts(res *translate.Resources) (listener, upstream int) {
+	for _, l := range res.Listeners {
+		for _, fc := range l.(*listenerv3.Listener).GetFilterChains() {
+			for _, f := range fc.GetFilters() {
+				var hcm hcmv3.HttpConnectionManager
+				if f.GetTypedConfig().UnmarshalTo(&hcm) == nil {
+					listener += len(hcm.GetHttpFilters())
+				}
+			}
+		}
+	}
+	for _, c := range res.Clusters {
+		for _, a := range c.(*clusterv3.Cluster).GetTypedExtensionProtocolOptions() {
+			var o httpv3.HttpProtocolOptions
+			if a.UnmarshalTo(&o) == nil {
+				upstream += len(o.GetHttpFilters())
+			}
+		}
+	}
+	return listener, upstream
+}
+
 func resSize(rs []types.Resource) (n int) {
 	for _, r := range rs {
 		n += proto.Size(r)
@@ -110,9 +138,7 @@ func describe(cfg *model.Config, res *translate.Resources) (shape, map[string]in
 		s.Headers += len(a.Headers)
 	}
 	s.Routes = 2*len(cfg.Adapters) + 1
-	// http filters: count credential injectors from the listener size is
-	// not possible without decoding; recompute from the config instead.
-	s.HTTPFilters = 3 // cors, ext_proc, router
+	s.HTTPFilters, s.UpstreamFilters = filterCounts(res)
 	return s, map[string]int{
 		"listeners": resSize(res.Listeners), "routes": resSize(res.Routes),
 		"clusters": resSize(res.Clusters), "secrets": resSize(res.Secrets),
@@ -123,7 +149,7 @@ func describe(cfg *model.Config, res *translate.Resources) (shape, map[string]in
 // process, with o.tclients ADS clients connected (their delivery time is
 // reported separately; the target is Translate + Publish).
 func runTranslate(ctx context.Context, o *options, inj translate.Injection, name string) (*caseResult, error) {
-	res := &caseResult{Name: name, Scenario: "translate", Injection: string(inj), Clients: o.tclients, ClientMode: o.clientMode, SDS: o.sds}
+	res := &caseResult{Name: name, Scenario: "translate", Injection: string(inj), Clients: o.tclients, Protocol: o.protocol, ClientMode: o.clientMode, SDS: o.sds}
 	res.Mem.StartRSSKB = vmKB("VmRSS")
 	cfg := buildConfig(o.adapters)
 	runtime.GC()
@@ -136,7 +162,18 @@ func runTranslate(ctx context.Context, o *options, inj translate.Injection, name
 	}
 	defer p.g.Stop()
 	var fl *clientFleet
+	var ch *change
+	tg := targets{}
 	if o.tclients > 0 {
+		// Every repetition publishes the same config: what the client must
+		// ACK is what the first one changes (computed here, untimed).
+		pre, err := translate.Translate(cfg, opts)
+		if err != nil {
+			return nil, err
+		}
+		if ch, err = diffResources(nil, pre, o.sds == sdsNamed, o.protocol == protocolDelta); err != nil {
+			return nil, err
+		}
 		// The clients connect to a server with no snapshot yet and get
 		// each version as it is published.
 		if fl, err = startFleet(o, p.addr, o.tclients); err != nil {
@@ -176,7 +213,8 @@ func runTranslate(ctx context.Context, o *options, inj translate.Injection, name
 		rep := repTimes{TranslateMS: ms(t1.Sub(t0)), PublishMS: ms(t2.Sub(t1)), TotalMS: ms(t2.Sub(t0)),
 			AllocMB: float64(m1.TotalAlloc-m0.TotalAlloc) / (1 << 20), CPUMS: ms(c1 - c0)}
 		if fl != nil {
-			if err := waitDelivered(ctx, p.srv, rd, o.timeout); err != nil {
+			tg.advance(p.srv, ch)
+			if err := waitDelivered(ctx, p.srv, rd, tg, o.timeout); err != nil {
 				return nil, err
 			}
 			rep.DeliveredMS = ms(time.Since(t0))
@@ -194,23 +232,15 @@ func runTranslate(ctx context.Context, o *options, inj translate.Injection, name
 		res.ClientsProc = &procStats{MaxRSSKB: fl.MaxRSSKB, CPUMS: ms(fl.CPU)}
 	}
 	res.Shape, res.Bytes = describe(cfg, last)
-	if inj == translate.InjectionStatic {
-		n := 0
-		for _, a := range cfg.Adapters {
-			if a.StripeApp == nil {
-				n += len(a.Headers)
-			}
-		}
-		res.Shape.HTTPFilters += n
-	}
 	return res, nil
 }
 
 // runFanout: a baseline of base adapters is published and every client gets
-// it; then, r times, one adapter is added and Published, timing until every
-// client has the new version of every type it subscribes to.
+// it; then, r times, one adapter is added and Published, timing until the
+// server has seen every client ACK what changed (ackwait.go).
 func runFanout(ctx context.Context, o *options, base int, inj translate.Injection, phased bool, name string) (*caseResult, error) {
-	res := &caseResult{Name: name, Scenario: "fanout", Injection: string(inj), Phased: phased, Clients: o.clients, ClientMode: o.clientMode, SDS: o.sds}
+	res := &caseResult{Name: name, Scenario: "fanout", Injection: string(inj), Phased: phased, Clients: o.clients, Protocol: o.protocol, ClientMode: o.clientMode, SDS: o.sds}
+	follow, delta := o.sds == sdsNamed, o.protocol == protocolDelta
 	res.Mem.StartRSSKB = vmKB("VmRSS")
 	opts := translate.Options{Injection: inj, ListenAddress: "0.0.0.0"}
 	cfg := buildConfig(base)
@@ -226,6 +256,12 @@ func runFanout(ctx context.Context, o *options, base int, inj translate.Injectio
 	if _, err := p.srv.Publish(ctx, r1); err != nil {
 		return nil, err
 	}
+	ch1, err := diffResources(nil, r1, follow, delta)
+	if err != nil {
+		return nil, err
+	}
+	tg := targets{}
+	tg.advance(p.srv, ch1)
 	fl, err := startFleet(o, p.addr, o.clients)
 	if err != nil {
 		return nil, err
@@ -237,6 +273,10 @@ func runFanout(ctx context.Context, o *options, base int, inj translate.Injectio
 	}
 	res.ConnectMS = ms(time.Since(rd1.t0))
 	fmt.Fprintf(os.Stderr, "  %s: %d clients (started as a process) have version 1 after %.0f ms\n", name, o.clients, res.ConnectMS)
+	// The clients say they ACKed version 1; the server must have seen it.
+	if err := waitDelivered(ctx, p.srv, rd1, tg, o.timeout); err != nil {
+		return nil, fmt.Errorf("the server's fleet state after connecting: %w", err)
+	}
 
 	stopProf := startCPUProfile(o, name)
 	var last *translate.Resources
@@ -250,6 +290,10 @@ func runFanout(ctx context.Context, o *options, base int, inj translate.Injectio
 			return nil, err
 		}
 		tr := time.Since(t0)
+		ch, err := diffResources(prevRes, r, follow, delta)
+		if err != nil {
+			return nil, err
+		}
 		runtime.GC()
 		time.Sleep(200 * time.Millisecond) // let the previous round's ACKs settle
 		steps := 1
@@ -279,14 +323,15 @@ func runFanout(ctx context.Context, o *options, base int, inj translate.Injectio
 			return nil, fmt.Errorf("publishing returned version %s, want %s", v, want)
 		}
 		cur += steps
-		if err := waitDelivered(ctx, p.srv, rd, o.timeout); err != nil {
+		tg.advance(p.srv, ch)
+		if err := waitDelivered(ctx, p.srv, rd, tg, o.timeout); err != nil {
 			return nil, err
 		}
 		all := time.Since(rd.t0)
 		cpu := cpuNow() - c0
 		st := summarize(durMS(rd.at))
 		rep := repTimes{TranslateMS: ms(tr), PublishMS: ms(pub), AllMS: ms(all), FirstMS: st.Min, MedianClientMS: st.Median, CPUMS: ms(cpu),
-			Publishes: steps, Waits: waits}
+			Publishes: steps, Waits: waits, Changed: ch}
 		res.Reps = append(res.Reps, rep)
 		for _, w := range waits {
 			fmt.Fprintf(os.Stderr, "  %s rep %d: WaitAcked(v%s) %.0f ms, confirmed %t\n", name, i, w.Version, w.MS, w.Confirmed)
