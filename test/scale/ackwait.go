@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -17,21 +18,34 @@ import (
 	"github.com/atlas-gateway/atlas/internal/xds"
 )
 
-// What "delivered" means. The server sends a type to a stream only when a
-// resource the stream subscribes to changes (delta, and SotW from the
-// per-type caches alike), so a stream that is up to date has ACKed, for
-// each type, a response sent at or after the last change of that type that
-// concerns it, and nothing newer. A change concerns every stream (they all
-// follow the same names) when it adds, changes or removes a listener or
-// cluster (wildcard), or adds or changes a route configuration or secret
-// that a listener or cluster names; a named resource nobody references is
-// not sent to anyone (with -sds wildcard every change concerns every
-// stream, except SotW's removal of a route configuration or secret, which
-// SotW cannot express). The server records per stream and type the version
-// of the last response ACKed (SotW's version_info, delta's
-// system_version_info) and, per type, the Publish that last changed it
-// (ChangedAt); the version a response carries is never older than the last
-// change made before it was sent.
+// What "delivered" means: the server has seen every stream ACK what
+// changed. The server sends a type to a stream only when a resource the
+// stream subscribes to changes (delta, and SotW from the per-type caches
+// alike), so a stream that is up to date has ACKed, for each type, a
+// response sent at or after the last change of that type that concerns it,
+// and nothing newer. A change concerns every stream (they all follow the
+// same names) when it adds, changes or removes a listener or cluster
+// (wildcard), or adds or changes a route configuration or secret that a
+// listener or cluster names; a named resource nobody references is not sent
+// to anyone (with -sds wildcard every change concerns every stream, except
+// SotW's removal of a route configuration or secret, which SotW cannot
+// express). The server records per stream and type the version of the last
+// response ACKed (SotW's version_info, delta's system_version_info), the
+// names held (delta) or requested (SotW), and per type the Publish that last
+// changed it (ChangedAt); the version a response carries is never older
+// than the last change made before it was sent.
+//
+// A stream counts as delivered when, for every type, both hold:
+//   - on delta streams, the server's own rule, Server.Delivered (what
+//     WaitAcked uses): the stream ACKed ChangedAt or later, or (by name)
+//     none of its names changed since its last ACK. (Over SotW that rule
+//     waits forever once a route configuration or secret is deleted: SotW
+//     sends nothing for it. The benchmark's changes only add, but the
+//     tests remove too.)
+//   - this harness's rule, from the change it published: for each type the
+//     change concerns, the stream ACKed ChangedAt or later, and the server
+//     records it holding (delta) or requesting (SotW, by name) every
+//     resource the change added or updated.
 
 // typeKeys are the four types, with the short names of the report.
 var typeKeys = []struct{ url, key string }{
@@ -45,6 +59,12 @@ var typeKeys = []struct{ url, key string }{
 type change struct {
 	// concerns: the type URLs whose change every stream must ACK anew.
 	concerns map[string]bool
+	// names: by type URL, the resources added or updated that the server's
+	// fleet state must show each stream holding (delta) or requesting (SotW
+	// by name); none for SotW wildcard types, whose ACKs carry no names.
+	names map[string][]string
+	// gone: by type URL, the names removed.
+	gone map[string]map[string]bool
 	// Bytes is the marshalled size of the resources added or changed, and
 	// Count how many there are, by short type name: what a delta stream
 	// receives (each resource once more in a Resource with its name and
@@ -88,7 +108,7 @@ func diffResources(prev, next *translate.Resources, follow, delta bool) (*change
 			addRefs(named, r)
 		}
 	}
-	ch := &change{concerns: map[string]bool{}, Bytes: map[string]int{}, Count: map[string]int{}, Removed: map[string]int{}}
+	ch := &change{concerns: map[string]bool{}, names: map[string][]string{}, gone: map[string]map[string]bool{}, Bytes: map[string]int{}, Count: map[string]int{}, Removed: map[string]int{}}
 	for _, tk := range typeKeys {
 		old := map[string]types.Resource{}
 		for _, r := range byType(prev, tk.url) {
@@ -102,12 +122,19 @@ func diffResources(prev, next *translate.Resources, follow, delta bool) (*change
 				ch.Count[tk.key]++
 				if wildcard || named[tk.url][n] {
 					ch.concerns[tk.url] = true
+					if delta || !wildcard {
+						ch.names[tk.url] = append(ch.names[tk.url], n)
+					}
 				}
 			}
 			delete(old, n)
 		}
 		if len(old) > 0 {
 			ch.Removed[tk.key] = len(old)
+			ch.gone[tk.url] = map[string]bool{}
+			for n := range old {
+				ch.gone[tk.url][n] = true
+			}
 			if wildcard && (delta || follows(tk.url)) {
 				ch.concerns[tk.url] = true
 			}
@@ -125,31 +152,41 @@ func addRefs(named map[string]map[string]bool, r *refs) {
 	}
 }
 
-// targets is, by type URL, the version each stream must have ACKed (absent
-// or 0: nothing of that type concerns the streams yet).
-type targets map[string]uint64
+// targets is, by type URL, what each stream must have ACKed (absent: no
+// change of that type concerned the streams yet).
+type targets map[string]target
+
+type target struct {
+	version uint64
+	names   []string
+}
 
 // advance records a publish of ch: each type it concerns must now be ACKed
-// at the version at which the server last changed it. For a phased publish
-// (several Publish calls) ch is the whole change, and a concerned type's
-// target is the last Publish that changed it.
+// at the version at which the server last changed it, holding the names ch
+// added or updated. For a phased publish (several Publish calls) ch is the
+// whole change, and a concerned type's target is the last Publish that
+// changed it. Names ch removes are no longer waited for.
 func (tg targets) advance(srv *xds.Server, ch *change) {
+	for t, g := range tg {
+		g.names = slices.DeleteFunc(slices.Clone(g.names), func(n string) bool { return ch.gone[t][n] })
+		tg[t] = g
+	}
 	for t := range ch.concerns {
-		tg[t] = srv.ChangedAt(t)
+		tg[t] = target{version: srv.ChangedAt(t), names: ch.names[t]}
 	}
 }
 
-// waitDelivered waits until every connected client has ACKed, for each
-// type, its target version or a later one, and fills rd.at with each
-// client's time from rd.t0 to its last ACK of a targeted type. It reads
-// the server's own fleet state, so it measures what `mom atlas status`
-// would show.
+// waitDelivered waits until the server's fleet state shows every connected
+// client delivered (see above), and fills rd.at with each client's time
+// from rd.t0 to its last ACK of a type. It reads only the server's own
+// state, so it measures what `mom atlas status` would show.
 func waitDelivered(ctx context.Context, srv *xds.Server, rd *round, tg targets, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for {
 		fleet := srv.Fleet()
 		done, connected := 0, 0
 		var at []time.Duration
+		why := ""
 		for _, n := range fleet {
 			if !n.Connected {
 				continue
@@ -157,14 +194,19 @@ func waitDelivered(ctx context.Context, srv *xds.Server, rd *round, tg targets, 
 			connected++
 			ok := true
 			var last time.Time
-			for t, target := range tg {
-				if target == 0 {
-					continue
-				}
-				st := n.Types[t]
-				if v, _ := strconv.ParseUint(st.AckedVersion, 10, 64); v < target {
+			for _, tk := range typeKeys {
+				st := n.Types[tk.url]
+				if st.Delta && srv.ChangedAt(tk.url) > 0 && !srv.Delivered(n, tk.url) {
 					ok = false
+					why = fmt.Sprintf("%s: %s at %q, changed at %d: not delivered by the server's rule", n.NodeID, tk.key, st.AckedVersion, srv.ChangedAt(tk.url))
 					break
+				}
+				if tg, found := tg[tk.url]; found {
+					if v, _ := strconv.ParseUint(st.AckedVersion, 10, 64); v < tg.version || !holds(st.AckedNames, tg.names) {
+						ok = false
+						why = fmt.Sprintf("%s: %s at %q, target %d, holding %d names of %v: %t", n.NodeID, tk.key, st.AckedVersion, tg.version, len(st.AckedNames), tg.names, holds(st.AckedNames, tg.names))
+						break
+					}
 				}
 				if st.AckedAt.After(last) {
 					last = st.AckedAt
@@ -180,7 +222,7 @@ func waitDelivered(ctx context.Context, srv *xds.Server, rd *round, tg targets, 
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("after %s, %d of %d clients have not ACKed every changed type (targets %v)", timeout, connected-done, connected, tg)
+			return fmt.Errorf("after %s, %d of %d clients have not ACKed every changed type (e.g. %s)", timeout, connected-done, connected, why)
 		}
 		select {
 		case <-ctx.Done():
@@ -188,4 +230,14 @@ func waitDelivered(ctx context.Context, srv *xds.Server, rd *round, tg targets, 
 		case <-time.After(2 * time.Millisecond):
 		}
 	}
+}
+
+// holds reports whether sorted (TypeStatus.AckedNames) has every name.
+func holds(sorted, names []string) bool {
+	for _, n := range names {
+		if _, ok := slices.BinarySearch(sorted, n); !ok {
+			return false
+		}
+	}
+	return true
 }
