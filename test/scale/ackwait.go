@@ -177,59 +177,75 @@ func (tg targets) advance(srv *xds.Server, ch *change) {
 }
 
 // waitDelivered waits until the server's fleet state shows every connected
-// client delivered (see above), and fills rd.at with each client's time
-// from rd.t0 to its last ACK of a type. It reads only the server's own
-// state, so it measures what `mom atlas status` would show.
-func waitDelivered(ctx context.Context, srv *xds.Server, rd *round, tg targets, timeout time.Duration) error {
+// client delivered (see above), and returns each client's time from t0 to
+// its last ACK (the server's AckedAt), so the times do not
+// depend on when the poll noticed. It reads only the server's own state, so
+// it measures what `mom atlas status` would show. The poll runs in the
+// control plane's process: a client found delivered is not checked again,
+// and the cheap conditions are checked before Server.Delivered (which
+// walks every name a delta stream subscribes to).
+func waitDelivered(ctx context.Context, srv *xds.Server, t0 time.Time, tg targets, timeout time.Duration) ([]time.Duration, error) {
 	deadline := time.Now().Add(timeout)
+	doneAt := map[string]time.Duration{}
 	for {
-		fleet := srv.Fleet()
-		done, connected := 0, 0
-		var at []time.Duration
+		connected := 0
 		why := ""
-		for _, n := range fleet {
+		for _, n := range srv.Fleet() {
 			if !n.Connected {
 				continue
 			}
 			connected++
-			ok := true
+			if _, ok := doneAt[n.NodeID]; ok {
+				continue
+			}
+			if w := undelivered(srv, n, tg); w != "" {
+				why = w
+				continue
+			}
 			var last time.Time
 			for _, tk := range typeKeys {
-				st := n.Types[tk.url]
-				if st.Delta && srv.ChangedAt(tk.url) > 0 && !srv.Delivered(n, tk.url) {
-					ok = false
-					why = fmt.Sprintf("%s: %s at %q, changed at %d: not delivered by the server's rule", n.NodeID, tk.key, st.AckedVersion, srv.ChangedAt(tk.url))
-					break
-				}
-				if tg, found := tg[tk.url]; found {
-					if v, _ := strconv.ParseUint(st.AckedVersion, 10, 64); v < tg.version || !holds(st.AckedNames, tg.names) {
-						ok = false
-						why = fmt.Sprintf("%s: %s at %q, target %d, holding %d names of %v: %t", n.NodeID, tk.key, st.AckedVersion, tg.version, len(st.AckedNames), tg.names, holds(st.AckedNames, tg.names))
-						break
-					}
-				}
-				if st.AckedAt.After(last) {
-					last = st.AckedAt
+				if a := n.Types[tk.url].AckedAt; a.After(last) {
+					last = a
 				}
 			}
-			if ok {
-				done++
-				at = append(at, max(last.Sub(rd.t0), time.Nanosecond))
-			}
+			doneAt[n.NodeID] = max(last.Sub(t0), time.Nanosecond)
 		}
-		if connected > 0 && done == connected {
-			rd.at = at
-			return nil
+		if connected > 0 && why == "" {
+			at := make([]time.Duration, 0, len(doneAt))
+			for _, d := range doneAt {
+				at = append(at, d)
+			}
+			return at, nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("after %s, %d of %d clients have not ACKed every changed type (e.g. %s)", timeout, connected-done, connected, why)
+			return nil, fmt.Errorf("after %s, %d of %d clients have not ACKed every changed type (e.g. %s)", timeout, connected-len(doneAt), connected, why)
 		}
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			return nil, ctx.Err()
 		case <-time.After(2 * time.Millisecond):
 		}
 	}
+}
+
+// undelivered says what a client still lacks ("": nothing).
+func undelivered(srv *xds.Server, n xds.NodeStatus, tg targets) string {
+	for _, tk := range typeKeys {
+		st := n.Types[tk.url]
+		if tg, found := tg[tk.url]; found {
+			if v, _ := strconv.ParseUint(st.AckedVersion, 10, 64); v < tg.version || !holds(st.AckedNames, tg.names) {
+				return fmt.Sprintf("%s: %s at %q, target %d, holding %d names, all of %v: %t",
+					n.NodeID, tk.key, st.AckedVersion, tg.version, len(st.AckedNames), tg.names, holds(st.AckedNames, tg.names))
+			}
+		}
+	}
+	for _, tk := range typeKeys {
+		st := n.Types[tk.url]
+		if st.Delta && srv.ChangedAt(tk.url) > 0 && !srv.Delivered(n, tk.url) {
+			return fmt.Sprintf("%s: %s at %q, changed at %d: not delivered by the server's rule", n.NodeID, tk.key, st.AckedVersion, srv.ChangedAt(tk.url))
+		}
+	}
+	return ""
 }
 
 // holds reports whether sorted (TypeStatus.AckedNames) has every name.

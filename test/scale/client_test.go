@@ -251,8 +251,7 @@ func testClients(t *testing.T, protocol, mode string) {
 			t.Logf("step %d: the server does not track %s streams; skipping its delivery state", step, protocol)
 			continue
 		}
-		rd := &round{t0: time.Now()}
-		if err := waitDelivered(ctx, srv, rd, tg, 10*time.Second); err != nil {
+		if _, err := waitDelivered(ctx, srv, time.Now(), tg, 10*time.Second); err != nil {
 			t.Fatalf("step %d: %v", step, err)
 		}
 	}
