@@ -17,7 +17,7 @@ import (
 func TestDeltaObserverAndStreamIDsApartFromSotW(t *testing.T) {
 	obs := &fakeObserver{}
 	s := New(t.Context(), slog.New(slog.NewTextHandler(testWriter{t}, nil)), WithObserver(obs))
-	g := grpc.NewServer()
+	g := grpc.NewServer(grpc.WaitForHandlers(true)) // Stop waits for stream callbacks, which log to t
 	s.Register(g)
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -34,7 +34,7 @@ func TestDeltaObserverAndStreamIDsApartFromSotW(t *testing.T) {
 	if _, err := s.Publish(t.Context(), resources(t, "stripe")); err != nil {
 		t.Fatal(err)
 	}
-	lt := resource.ListenerType
+	lt := resource.ClusterType // the listener does not change when an adapter is added
 
 	sotw, err := client.StreamAggregatedResources(t.Context())
 	if err != nil {

@@ -59,7 +59,7 @@ func (f *fakeObserver) waitFor(t *testing.T, event string) {
 func TestObserverSeesPushesAcksNacksAndConnections(t *testing.T) {
 	obs := &fakeObserver{}
 	s := New(t.Context(), slog.New(slog.NewTextHandler(testWriter{t}, nil)), WithObserver(obs))
-	g := grpc.NewServer()
+	g := grpc.NewServer(grpc.WaitForHandlers(true)) // Stop waits for stream callbacks, which log to t
 	s.Register(g)
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -81,7 +81,7 @@ func TestObserverSeesPushesAcksNacksAndConnections(t *testing.T) {
 		t.Fatal(err)
 	}
 	node := &corev3.Node{Id: "envoy-obs"}
-	lt := resource.ListenerType
+	lt := resource.ClusterType // the listener does not change when an adapter is added
 	if err := stream.Send(&discoveryv3.DiscoveryRequest{Node: node, TypeUrl: lt}); err != nil {
 		t.Fatal(err)
 	}

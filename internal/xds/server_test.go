@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
+	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
-	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
 	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	"github.com/envoyproxy/go-control-plane/pkg/resource/v3"
 	"google.golang.org/genproto/googleapis/rpc/status"
@@ -22,7 +22,7 @@ import (
 func startServer(t *testing.T) (*Server, discoveryv3.AggregatedDiscoveryServiceClient) {
 	t.Helper()
 	s := New(t.Context(), slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug})))
-	g := grpc.NewServer()
+	g := grpc.NewServer(grpc.WaitForHandlers(true)) // Stop waits for stream callbacks, which log to t
 	s.Register(g)
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -85,20 +85,22 @@ func TestADSDeliversSnapshotAndTracksAckNack(t *testing.T) {
 		t.Fatal(err)
 	}
 	node := &corev3.Node{Id: "envoy-a", Cluster: "atlas"}
-	if err := stream.Send(&discoveryv3.DiscoveryRequest{Node: node, TypeUrl: resource.ListenerType}); err != nil {
+	// Clusters, not the listener: the listener does not depend on the
+	// adapters, so only clusters surely change when one is added.
+	if err := stream.Send(&discoveryv3.DiscoveryRequest{Node: node, TypeUrl: resource.ClusterType}); err != nil {
 		t.Fatal(err)
 	}
 	resp := recvWithin(t, stream)
 	if resp.GetVersionInfo() != "1" || len(resp.GetResources()) != 1 {
-		t.Fatalf("got version %q with %d listeners, want version 1 with 1", resp.GetVersionInfo(), len(resp.GetResources()))
+		t.Fatalf("got version %q with %d clusters, want version 1 with 1", resp.GetVersionInfo(), len(resp.GetResources()))
 	}
-	var lis listenerv3.Listener
-	if err := resp.GetResources()[0].UnmarshalTo(&lis); err != nil || lis.GetName() != translate.ListenerName {
-		t.Fatalf("listener %q, err %v", lis.GetName(), err)
+	var c clusterv3.Cluster
+	if err := resp.GetResources()[0].UnmarshalTo(&c); err != nil || c.GetName() != "atlas_adapter_stripe" {
+		t.Fatalf("cluster %q, err %v", c.GetName(), err)
 	}
 
 	// ACK version 1, then a new publish reaches the open stream.
-	ack := &discoveryv3.DiscoveryRequest{Node: node, TypeUrl: resource.ListenerType, VersionInfo: "1", ResponseNonce: resp.GetNonce()}
+	ack := &discoveryv3.DiscoveryRequest{Node: node, TypeUrl: resource.ClusterType, VersionInfo: "1", ResponseNonce: resp.GetNonce()}
 	if err := stream.Send(ack); err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +113,7 @@ func TestADSDeliversSnapshotAndTracksAckNack(t *testing.T) {
 	}
 
 	// NACK version 2: counted and recorded with Envoy's message.
-	nack := &discoveryv3.DiscoveryRequest{Node: node, TypeUrl: resource.ListenerType, VersionInfo: "1", ResponseNonce: resp2.GetNonce(),
+	nack := &discoveryv3.DiscoveryRequest{Node: node, TypeUrl: resource.ClusterType, VersionInfo: "1", ResponseNonce: resp2.GetNonce(),
 		ErrorDetail: &status.Status{Code: 3, Message: "Proto constraint validation failed: boom"}}
 	if err := stream.Send(nack); err != nil {
 		t.Fatal(err)
@@ -127,9 +129,9 @@ func TestADSDeliversSnapshotAndTracksAckNack(t *testing.T) {
 	if len(fleet) != 1 || fleet[0].NodeID != "envoy-a" || fleet[0].Cluster != "atlas" || !fleet[0].Connected {
 		t.Fatalf("fleet = %+v", fleet)
 	}
-	ls := fleet[0].Types[resource.ListenerType]
-	if !ls.NACK || ls.Error != "Proto constraint validation failed: boom" || ls.AckedVersion != "1" || ls.SentVersion != "2" {
-		t.Fatalf("listener status = %+v", ls)
+	cs := fleet[0].Types[resource.ClusterType]
+	if !cs.NACK || cs.Error != "Proto constraint validation failed: boom" || cs.AckedVersion != "1" || cs.SentVersion != "2" || cs.Delta {
+		t.Fatalf("cluster status = %+v", cs)
 	}
 }
 
