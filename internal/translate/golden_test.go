@@ -10,6 +10,7 @@ import (
 
 	"github.com/envoyproxy/go-control-plane/pkg/cache/types"
 	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 	"sigs.k8s.io/yaml"
 
 	"github.com/atlas-gateway/atlas/internal/model"
@@ -123,3 +124,32 @@ func lineDiff(a, b string) string {
 }
 
 func itoa(i int) string { b, _ := json.Marshal(i); return string(b) }
+
+// Translating the same configuration twice gives equal resources, so the
+// xDS server sends nothing when nothing changed (map fields inside packed
+// Anys, such as the JSON error bodies of the listener, must be marshalled in
+// a stable order for that).
+func TestTranslateIsStable(t *testing.T) {
+	cfg := &model.Config{Adapters: []model.Adapter{{
+		Name:     "stripe",
+		Upstream: model.Upstream{Scheme: "https", Host: "api.stripe.com", Port: 443},
+		Headers:  []model.Header{{Name: "Authorization", Value: "Bearer sk_test_x"}},
+	}}}
+	for _, inj := range []Injection{InjectionStatic, InjectionExtProc} {
+		first, err := Translate(cfg, Options{Injection: inj})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 20 {
+			next, err := Translate(cfg, Options{Injection: inj})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, l := range first.Listeners {
+				if !proto.Equal(l, next.Listeners[i]) {
+					t.Fatalf("%s: the listener differs between two translations of the same config", inj)
+				}
+			}
+		}
+	}
+}
