@@ -41,7 +41,7 @@ func parseRunFlags(args []string, stderr io.Writer) (runFlags, error) {
 	fs := flag.NewFlagSet("atlas run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&f.file, "f", "", "Atlas configuration file (required); edits are applied live")
-	fs.StringVar(&f.injection, "injection", "static", "how adapter headers are injected: static (Envoy credential_injector + SDS, no extra hop) or extproc (Atlas ext_proc service)")
+	fs.StringVar(&f.injection, "injection", "static", "how adapter headers are injected: static (Envoy credential_injector in each adapter's cluster + SDS, no extra hop) or extproc (Atlas ext_proc service)")
 	fs.StringVar(&f.sigFilter, "signature-filter", "extproc", "Envoy filter that verifies Stripe App signatures on adapters with spec.stripeApp: extproc or extauthz")
 	fs.StringVar(&f.envoyMode, "envoy", "managed", "managed: start and supervise a local Envoy; external: serve xDS only, for Envoys started with envoy/bootstrap.yaml")
 	fs.StringVar(&f.envoyBin, "envoy-bin", "", "Envoy binary (default: $ENVOY_BIN, then envoy on PATH, then .tools/ from make envoy)")
