@@ -22,10 +22,10 @@ package rollout
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"time"
 
+	"github.com/envoyproxy/go-control-plane/pkg/cache/types"
 	cache "github.com/envoyproxy/go-control-plane/pkg/cache/v3"
 	"github.com/envoyproxy/go-control-plane/pkg/resource/v3"
 
@@ -72,10 +72,7 @@ func Publish(ctx context.Context, srv Server, c Change) (string, []Wait, error) 
 		v, err := srv.Publish(ctx, c.Next)
 		return v, nil, err
 	}
-	union, err := translate.Translate(unionConfig(c.Old, c.New), c.Opts)
-	if err != nil {
-		return "", nil, fmt.Errorf("translating the transition configuration: %w", err)
-	}
+	union := transition(c.Prev, c.Next)
 	var waits []Wait
 	step := func(routes *translate.Resources, want xds.Want) error {
 		res := *union
@@ -126,17 +123,30 @@ func sameInjectors(a, b *model.Config) bool {
 	return true
 }
 
-// unionConfig is next plus the adapters only old has, so the transition
-// keeps every cluster and secret an old or a new route may use.
-func unionConfig(old, next *model.Config) *model.Config {
+// transition is next with the clusters and secrets only prev has added, so
+// every cluster and secret an old or a new route may use is there. It reuses
+// the resources of prev and next as they are (no second translation, and the
+// xDS server's diff sees the same objects again in the later steps).
+func transition(prev, next *translate.Resources) *translate.Resources {
 	u := *next
-	u.Adapters = append([]model.Adapter(nil), next.Adapters...)
-	for _, a := range old.Adapters {
-		if _, ok := next.Adapter(a.Name); !ok {
-			u.Adapters = append(u.Adapters, a)
+	u.Clusters = unionByName(next.Clusters, prev.Clusters)
+	u.Secrets = unionByName(next.Secrets, prev.Secrets)
+	return &u
+}
+
+// unionByName is first plus the resources of second whose names first lacks.
+func unionByName(first, second []types.Resource) []types.Resource {
+	have := make(map[string]bool, len(first))
+	for _, r := range first {
+		have[cache.GetResourceName(r)] = true
+	}
+	out := append([]types.Resource(nil), first...)
+	for _, r := range second {
+		if !have[cache.GetResourceName(r)] {
+			out = append(out, r)
 		}
 	}
-	return &u
+	return out
 }
 
 func secretNames(r *translate.Resources) []string {

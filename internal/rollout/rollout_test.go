@@ -5,6 +5,9 @@ import (
 	"testing"
 	"time"
 
+	cache "github.com/envoyproxy/go-control-plane/pkg/cache/v3"
+	"github.com/envoyproxy/go-control-plane/pkg/resource/v3"
+
 	"github.com/atlas-gateway/atlas/internal/model"
 	"github.com/atlas-gateway/atlas/internal/translate"
 	"github.com/atlas-gateway/atlas/internal/xds"
@@ -82,5 +85,36 @@ func TestPublishInOneStepOtherwise(t *testing.T) {
 				t.Fatalf("%d publishes, %d waits, err %v; want one publish", len(f.published), len(f.waits), err)
 			}
 		})
+	}
+}
+
+// Removing an adapter: its cluster and secret stay through the step that
+// still has its old routes, and are gone only from the exact new config.
+func TestPublishRemovalKeepsTheOldClusterUntilTheRoutesMove(t *testing.T) {
+	opts := translate.Options{Injection: translate.InjectionStatic}
+	old, next := cfg("a", "b"), cfg("a")
+	prev, nextRes := translated(t, old, opts), translated(t, next, opts)
+	f := &fakeServer{}
+	if _, _, err := Publish(t.Context(), f, Change{Opts: opts, Old: old, Prev: prev, New: next, Next: nextRes}); err != nil || len(f.published) != 3 {
+		t.Fatalf("%d publishes, err %v; want 3", len(f.published), err)
+	}
+	has := func(r *translate.Resources, name string) bool {
+		for _, c := range r.Clusters {
+			if cache.GetResourceName(c) == name {
+				return true
+			}
+		}
+		return false
+	}
+	for i, want := range []bool{true, true, false} {
+		if got := has(f.published[i], "atlas_adapter_b"); got != want {
+			t.Errorf("step %d: removed adapter's cluster present = %v, want %v", i+1, got, want)
+		}
+	}
+	if len(f.published[1].Secrets) != 2 || len(f.published[2].Secrets) != 1 {
+		t.Errorf("secrets per step: %d, %d; want 2 then 1", len(f.published[1].Secrets), len(f.published[2].Secrets))
+	}
+	if _, ok := f.waits[0][resource.ClusterType]; !ok {
+		t.Errorf("step 1 waits for %v, want the clusters", f.waits[0])
 	}
 }
