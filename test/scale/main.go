@@ -74,7 +74,7 @@ func parseFlags(args []string) (*options, error) {
 	fs.IntVar(&o.small, "small", 100, "adapters in the small fanout baseline")
 	scen := fs.String("scenario", "all", "comma-separated: translate, fanout, or all")
 	inj := fs.String("injection", "static,extproc", "injection modes for the translate scenario")
-	fc := fs.String("fanout-cases", "small:static,small:static:phased,large:static,large:extproc",
+	fc := fs.String("fanout-cases", "small:static,small:static:phased,large:static,large:static:phased,large:extproc",
 		"fanout cases, baseline:injection[:phased] (baseline small = -small adapters, large = -adapters; phased = the make-before-break publish of internal/rollout)")
 	fs.IntVar(&o.tclients, "tclients", 1, "ADS clients connected during the translate scenario (their delivery time is reported, not judged)")
 	fs.StringVar(&o.protocol, "protocol", protocolDelta, "ADS variant the clients speak: delta (DeltaAggregatedResources, as Envoy with api_type DELTA_GRPC) or sotw (StreamAggregatedResources)")
