@@ -23,8 +23,15 @@ func (s *Server) callbacks() serverv3.Callbacks {
 			s.fleet.sent(k, resp.GetTypeUrl(), resp.GetVersionInfo())
 			s.obs.XDSPush(s.fleet.nodeOf(k), resp.GetTypeUrl())
 		},
-		DeltaStreamOpenFunc:     s.onDeltaOpen,
-		DeltaStreamClosedFunc:   func(id int64, node *corev3.Node) { s.closed(streamKey{delta: true, id: id}, node) },
+		DeltaStreamOpenFunc: s.onDeltaOpen,
+		DeltaStreamClosedFunc: func(id int64, node *corev3.Node) {
+			if ch := s.fleet.deltaChannel(id); ch != nil {
+				for _, c := range s.caches {
+					c.forget(ch)
+				}
+			}
+			s.closed(streamKey{delta: true, id: id}, node)
+		},
 		StreamDeltaRequestFunc:  s.onDeltaRequest,
 		StreamDeltaResponseFunc: s.onDeltaResponse,
 	}

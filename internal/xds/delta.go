@@ -5,6 +5,7 @@ import (
 	"time"
 
 	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
+	cachev3 "github.com/envoyproxy/go-control-plane/pkg/cache/v3"
 	"github.com/envoyproxy/go-control-plane/pkg/server/stream/v3"
 )
 
@@ -51,6 +52,10 @@ func (s *Server) onDeltaRequest(id int64, req *discoveryv3.DeltaDiscoveryRequest
 	f := s.fleet
 	f.mu.Lock()
 	d := f.deltas[id]
+	if d != nil && d.ch == nil { // the caches are given req next
+		delete(f.unbound, d.req)
+		f.unbound[req], d.req = id, req
+	}
 	f.mu.Unlock()
 	if d == nil { // not opened through onDeltaOpen: nothing to track
 		return nil
@@ -105,6 +110,31 @@ func (s *Server) onDeltaRequest(id int64, req *discoveryv3.DeltaDiscoveryRequest
 			s.log.Debug("delta ACK of a response no longer tracked", "node", node, "type", typeURL, "nonce", req.GetResponseNonce())
 		}
 		s.obs.XDSAck(node, typeURL)
+	}
+	return nil
+}
+
+// watchOpened is fleetCache's onWatch: it binds a stream to its response
+// channel on the stream's first request.
+func (f *fleet) watchOpened(req *discoveryv3.DeltaDiscoveryRequest, ch chan cachev3.DeltaResponse) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	id, ok := f.unbound[req]
+	if !ok {
+		return
+	}
+	delete(f.unbound, req)
+	if d := f.deltas[id]; d != nil {
+		d.ch, d.req = ch, nil
+	}
+}
+
+// deltaChannel is the response channel of a delta stream (nil if unknown).
+func (f *fleet) deltaChannel(id int64) chan cachev3.DeltaResponse {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if d := f.deltas[id]; d != nil {
+		return d.ch
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
+	cachev3 "github.com/envoyproxy/go-control-plane/pkg/cache/v3"
 	"github.com/envoyproxy/go-control-plane/pkg/server/stream/v3"
 )
 
@@ -19,6 +20,10 @@ const maxPending = 32
 type deltaStream struct {
 	defaultType string // the type of a non-ADS stream ("" for ADS)
 	types       map[string]*deltaType
+	// ch is the stream's response channel, once a cache has seen it; req
+	// is the request waiting in fleet.unbound until then.
+	ch  chan cachev3.DeltaResponse
+	req *discoveryv3.DeltaDiscoveryRequest
 }
 
 // deltaType is one type's state on a delta stream.

@@ -5,6 +5,8 @@ import (
 	"sort"
 	"sync"
 	"time"
+
+	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 )
 
 // NodeStatus is what the control plane knows about one Envoy.
@@ -57,10 +59,14 @@ type fleet struct {
 	// open its new stream before the old one is closed.
 	open   map[string]int
 	deltas map[int64]*deltaStream
+	// unbound maps a delta request to its stream until the caches are
+	// given the request (watchOpened): the stream's response channel is
+	// learnt from the first one, to drop the caches' state when it closes.
+	unbound map[*discoveryv3.DeltaDiscoveryRequest]int64
 }
 
 func newFleet() *fleet {
-	return &fleet{nodes: map[string]*NodeStatus{}, streams: map[streamKey]string{}, open: map[string]int{}, deltas: map[int64]*deltaStream{}}
+	return &fleet{nodes: map[string]*NodeStatus{}, streams: map[streamKey]string{}, open: map[string]int{}, deltas: map[int64]*deltaStream{}, unbound: map[*discoveryv3.DeltaDiscoveryRequest]int64{}}
 }
 
 // openStream binds a stream to a node; it reports whether the stream is new.
@@ -84,7 +90,8 @@ func (f *fleet) openStream(k streamKey, node, cluster string) bool {
 func (f *fleet) closeStream(k streamKey) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if k.delta {
+	if d := f.deltas[k.id]; k.delta && d != nil {
+		delete(f.unbound, d.req)
 		delete(f.deltas, k.id)
 	}
 	node, ok := f.streams[k]

@@ -2,9 +2,6 @@ package xds
 
 import (
 	"sync"
-
-	"github.com/envoyproxy/go-control-plane/pkg/cache/types"
-	cachev3 "github.com/envoyproxy/go-control-plane/pkg/cache/v3"
 )
 
 // nameIndex keeps, per type and resource name, the Publish version at which
@@ -19,10 +16,10 @@ type nameIndex struct {
 
 type nameEntry struct {
 	changedAt uint64
-	// hash is the delta version go-control-plane gives the resource (the
-	// SHA-256 of its deterministic encoding), computed on first use only:
-	// just for names an Envoy reconnects with. nil once deleted.
-	hash func() (string, error)
+	// version is the resource's delta version (the SHA-256 of its
+	// deterministic encoding, computed once at Publish: marshalEntries);
+	// "" once deleted.
+	version string
 }
 
 func newNameIndex() *nameIndex {
@@ -30,7 +27,7 @@ func newNameIndex() *nameIndex {
 }
 
 // record notes one Publish's changes to a type.
-func (x *nameIndex) record(typeURL string, version uint64, changed map[string]types.Resource, deleted []string) {
+func (x *nameIndex) record(typeURL string, version uint64, changed map[string]*entry, deleted []string) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	m := x.byType[typeURL]
@@ -38,11 +35,8 @@ func (x *nameIndex) record(typeURL string, version uint64, changed map[string]ty
 		m = map[string]*nameEntry{}
 		x.byType[typeURL] = m
 	}
-	for name, r := range changed {
-		m[name] = &nameEntry{changedAt: version, hash: sync.OnceValues(func() (string, error) {
-			b, err := cachev3.MarshalResource(r)
-			return cachev3.HashResource(b), err
-		})}
+	for name, e := range changed {
+		m[name] = &nameEntry{changedAt: version, version: e.version}
 	}
 	for _, name := range deleted {
 		m[name] = &nameEntry{changedAt: version}
@@ -55,16 +49,10 @@ func (x *nameIndex) record(typeURL string, version uint64, changed map[string]ty
 // and the server will not send it again.
 func (x *nameIndex) current(typeURL string, initial map[string]string) map[string]uint64 {
 	x.mu.Lock()
-	entries := make(map[string]*nameEntry, len(initial))
-	for name := range initial {
-		if e := x.byType[typeURL][name]; e != nil && e.hash != nil {
-			entries[name] = e
-		}
-	}
-	x.mu.Unlock()
-	out := make(map[string]uint64, len(entries))
-	for name, e := range entries { // hashing outside the lock
-		if h, err := e.hash(); err == nil && h == initial[name] {
+	defer x.mu.Unlock()
+	out := make(map[string]uint64, len(initial))
+	for name, v := range initial {
+		if e := x.byType[typeURL][name]; e != nil && e.version != "" && e.version == v {
 			out[name] = e.changedAt
 		}
 	}
