@@ -30,7 +30,7 @@ func newWatcher(c cachev3.ConfigWatcher) *watcher {
 	return &watcher{cache: c, ch: make(chan cachev3.DeltaResponse, 2*int(types.UnknownType))}
 }
 
-func (w *watcher) request(t *testing.T, req *cachev3.DeltaRequest) {
+func (w *watcher) request(t testing.TB, req *cachev3.DeltaRequest) {
 	t.Helper()
 	req = proto.Clone(req).(*cachev3.DeltaRequest) // the cache may keep or change it
 	if !w.started {
@@ -59,7 +59,7 @@ func (w *watcher) close() {
 
 // drain processes the responses sent so far and returns them, each as one
 // line: system version, resources (name@version) and removals, sorted.
-func (w *watcher) drain(t *testing.T) []string {
+func (w *watcher) drain(t testing.TB) []string {
 	t.Helper()
 	var out []string
 	for {
