@@ -41,6 +41,10 @@ type deltaType struct {
 	// the name removes it (the type's AckedVersion then covers it).
 	at      map[string]uint64
 	pending []pendingResponse // sent, not answered yet, by ascending nonce
+	// viewed is view()'s last result, nil once the subscription or at
+	// changed: an ACK changes neither, and a view of a subscription by name
+	// costs a map of every subscribed name (10k secrets).
+	viewed *deltaView
 }
 
 // pendingResponse is a delta response Envoy has not answered yet.
@@ -100,52 +104,57 @@ func (t *deltaType) answer(nonce string) (pendingResponse, bool) {
 }
 
 // apply makes an ACKed response's resources held and its removals not.
+// held is copied only if that changes it (a changed resource Envoy already
+// holds does not).
 func (t *deltaType) apply(p pendingResponse) {
+	t.forget(p.names)
+	t.forget(p.removed)
 	for _, name := range p.names {
-		delete(t.at, name)
+		if _, ok := slices.BinarySearch(t.held, name); !ok {
+			t.held = updateSorted(t.held, p.names, p.removed)
+			return
+		}
 	}
 	for _, name := range p.removed {
-		delete(t.at, name)
+		if _, ok := slices.BinarySearch(t.held, name); ok {
+			t.held = updateSorted(t.held, p.names, p.removed)
+			return
+		}
 	}
-	t.held = updateSorted(t.held, p.names, p.removed)
+}
+
+// forget drops names from at.
+func (t *deltaType) forget(names []string) {
+	if len(t.at) == 0 {
+		return
+	}
+	for _, name := range names {
+		if _, ok := t.at[name]; ok {
+			delete(t.at, name)
+			t.viewed = nil
+		}
+	}
 }
 
 // subscribe applies a request's subscription changes; an unsubscribed name
 // is no longer held.
 func (t *deltaType) subscribe(req *discoveryv3.DeltaDiscoveryRequest, first bool) {
+	if len(req.GetResourceNamesSubscribe())+len(req.GetResourceNamesUnsubscribe()) > 0 {
+		t.viewed = nil
+	}
 	if !first { // the first request's changes made the subscription
 		t.sub.UpdateResourceSubscriptions(req.GetResourceNamesSubscribe(), req.GetResourceNamesUnsubscribe())
 	}
+	t.forget(req.GetResourceNamesUnsubscribe())
 	var drop []string
 	for _, name := range req.GetResourceNamesUnsubscribe() {
 		if _, ok := slices.BinarySearch(t.held, name); ok {
-			delete(t.at, name)
 			drop = append(drop, name)
 		}
 	}
 	if len(drop) > 0 {
 		t.held = updateSorted(t.held, nil, drop)
 	}
-}
-
-// deltaView is what WaitAcked needs of a delta subscription; it is never
-// modified once made (Fleet snapshots share it).
-type deltaView struct {
-	wildcard bool
-	// subscribed maps each name of a non-wildcard subscription to the
-	// version deltaType.at has for it (0: none).
-	subscribed map[string]uint64
-}
-
-func (t *deltaType) view() *deltaView {
-	if t.sub.IsWildcard() {
-		return &deltaView{wildcard: true}
-	}
-	v := &deltaView{subscribed: make(map[string]uint64, len(t.sub.SubscribedResources()))}
-	for name := range t.sub.SubscribedResources() {
-		v.subscribed[name] = t.at[name]
-	}
-	return v
 }
 
 // updateSorted returns a new sorted list: sorted without drop, with add
