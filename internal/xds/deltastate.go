@@ -41,10 +41,10 @@ type deltaType struct {
 	// the name removes it (the type's AckedVersion then covers it).
 	at      map[string]uint64
 	pending []pendingResponse // sent, not answered yet, by ascending nonce
-	// viewed is view()'s last result, nil once the subscription or at
-	// changed: an ACK changes neither, and a view of a subscription by name
-	// costs a map of every subscribed name (10k secrets).
+	// viewed is view()'s last result; stale names the subscription or at
+	// changed for since (deltaview.go).
 	viewed *deltaView
+	stale  map[string]struct{}
 }
 
 // pendingResponse is a delta response Envoy has not answered yet.
@@ -131,7 +131,7 @@ func (t *deltaType) forget(names []string) {
 	for _, name := range names {
 		if _, ok := t.at[name]; ok {
 			delete(t.at, name)
-			t.viewed = nil
+			t.changed(name)
 		}
 	}
 }
@@ -139,8 +139,11 @@ func (t *deltaType) forget(names []string) {
 // subscribe applies a request's subscription changes; an unsubscribed name
 // is no longer held.
 func (t *deltaType) subscribe(req *discoveryv3.DeltaDiscoveryRequest, first bool) {
-	if len(req.GetResourceNamesSubscribe())+len(req.GetResourceNamesUnsubscribe()) > 0 {
-		t.viewed = nil
+	for _, name := range req.GetResourceNamesSubscribe() {
+		t.changed(name)
+	}
+	for _, name := range req.GetResourceNamesUnsubscribe() {
+		t.changed(name)
 	}
 	if !first { // the first request's changes made the subscription
 		t.sub.UpdateResourceSubscriptions(req.GetResourceNamesSubscribe(), req.GetResourceNamesUnsubscribe())
@@ -155,32 +158,6 @@ func (t *deltaType) subscribe(req *discoveryv3.DeltaDiscoveryRequest, first bool
 	if len(drop) > 0 {
 		t.held = updateSorted(t.held, nil, drop)
 	}
-}
-
-// updateSorted returns a new sorted list: sorted without drop, with add
-// (a name already in sorted is not doubled).
-func updateSorted(sorted, add, drop []string) []string {
-	skip := make(map[string]bool, len(add)+len(drop))
-	for _, n := range add {
-		skip[n] = true
-	}
-	for _, n := range drop {
-		skip[n] = true
-	}
-	add = slices.Compact(slices.Sorted(slices.Values(add)))
-	out := make([]string, 0, len(sorted)+len(add))
-	i := 0
-	for _, n := range sorted {
-		if skip[n] {
-			continue
-		}
-		for i < len(add) && add[i] < n {
-			out = append(out, add[i])
-			i++
-		}
-		out = append(out, n)
-	}
-	return append(out, add[i:]...)
 }
 
 // nonceNumber parses a go-control-plane delta nonce (a per-stream counter);

@@ -16,7 +16,7 @@ func TestDeltaTypeACKReusesViewAndHeldNames(t *testing.T) {
 	ty := d.typ("s", first, map[string]uint64{"a": 3})
 	ty.subscribe(first, true)
 	v1 := ty.view()
-	if v1.wildcard || len(v1.subscribed) != 2 || v1.subscribed["a"] != 3 {
+	if at, _ := v1.lookup("a"); v1.wildcard || len(viewMap(v1)) != 2 || at != 3 {
 		t.Fatalf("view = %+v", v1)
 	}
 	if ty.view() != v1 {
@@ -48,7 +48,7 @@ func TestDeltaTypeACKReusesViewAndHeldNames(t *testing.T) {
 	p, _ = ty.answer("3")
 	ty.apply(p)
 	v2 := ty.view()
-	if v2 == v1 || v2.subscribed["a"] != 0 || v1.subscribed["a"] != 3 {
+	if v2 == v1 || viewMap(v2)["a"] != 0 || viewMap(v1)["a"] != 3 {
 		t.Fatalf("after the ACK of a: view %+v (old %+v)", v2, v1)
 	}
 
@@ -57,10 +57,19 @@ func TestDeltaTypeACKReusesViewAndHeldNames(t *testing.T) {
 	unsub := &discoveryv3.DeltaDiscoveryRequest{TypeUrl: "s", ResourceNamesUnsubscribe: []string{"b"}, ResourceNamesSubscribe: []string{"c"}}
 	ty.subscribe(unsub, false)
 	v3 := ty.view()
-	if _, ok := v3.subscribed["b"]; ok || len(v3.subscribed) != 2 || len(v2.subscribed) != 2 || !slices.Equal(ty.held, []string{"a"}) {
+	if _, ok := v3.lookup("b"); ok || len(viewMap(v3)) != 2 || len(viewMap(v2)) != 2 || !slices.Equal(ty.held, []string{"a"}) {
 		t.Fatalf("after unsubscribing b, subscribing c: view %+v, held %q", v3, ty.held)
 	}
 	if !slices.Equal(held, []string{"a", "b"}) {
 		t.Fatalf("the old held names were modified: %q", held)
 	}
+}
+
+// viewMap is a view's subscribed names and their at versions.
+func viewMap(v *deltaView) map[string]uint64 {
+	m := map[string]uint64{}
+	for name, at := range v.subscribed {
+		m[name] = at
+	}
+	return m
 }

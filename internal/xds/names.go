@@ -59,13 +59,13 @@ func (x *nameIndex) current(typeURL string, initial map[string]string) map[strin
 	return out
 }
 
-// upToDate reports whether no name of subscribed changed after the later of
-// acked and the version the name is known to be held at.
-func (x *nameIndex) upToDate(typeURL string, subscribed map[string]uint64, acked uint64) bool {
+// upToDate reports whether no name subscribed in v changed after the later
+// of acked and the version the name is known to be held at.
+func (x *nameIndex) upToDate(typeURL string, v *deltaView, acked uint64) bool {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	m := x.byType[typeURL]
-	for name, at := range subscribed {
+	for name, at := range v.subscribed {
 		if e := m[name]; e != nil && e.changedAt > max(acked, at) {
 			return false
 		}

@@ -91,7 +91,7 @@ func (s *Server) Delivered(n NodeStatus, typeURL string) bool {
 	if t.sub == nil || t.sub.wildcard {
 		return false
 	}
-	return s.names.upToDate(typeURL, t.sub.subscribed, acked)
+	return s.names.upToDate(typeURL, t.sub, acked)
 }
 
 // versionNumber parses a Publish version; anything else is 0.
@@ -108,28 +108,4 @@ func contains(sorted, want []string) bool {
 		}
 	}
 	return true
-}
-
-// deltaView is what WaitAcked needs of a delta subscription; it is never
-// modified once made (Fleet snapshots share it).
-type deltaView struct {
-	wildcard bool
-	// subscribed maps each name of a non-wildcard subscription to the
-	// version deltaType.at has for it (0: none).
-	subscribed map[string]uint64
-}
-
-func (t *deltaType) view() *deltaView {
-	if t.viewed != nil {
-		return t.viewed
-	}
-	v := &deltaView{wildcard: true}
-	if !t.sub.IsWildcard() {
-		v = &deltaView{subscribed: make(map[string]uint64, len(t.sub.SubscribedResources()))}
-		for name := range t.sub.SubscribedResources() {
-			v.subscribed[name] = t.at[name]
-		}
-	}
-	t.viewed = v
-	return v
 }
