@@ -21,7 +21,15 @@ import (
 // stream's goroutine while no watch of the stream is parked, or by Publish
 // (notify) under fleetCache.mu for a parked watch, which cancel waits for.
 // The server only changes the map after cancelling the watch, so the map
-// has one writer at a time and no response ever copies it.
+// has one writer at a time and no response ever copies it. (Subscription's
+// doc says a cache must not alter the map; that is what makes LinearCache
+// clone it per response. On a stream's first request the map is the
+// request's initial_resource_versions, which the server's own
+// UpdateResourceSubscriptions already changes in place.) A response Publish
+// makes between the server's draining of the channel and its cancel is in
+// the map before the next watch is computed, so it is not sent twice. If
+// the server ever handed over another map, sameMap sees it and the request
+// is computed in full, as a first one.
 
 // subState is one stream's subscription to the type.
 type subState struct {
