@@ -86,7 +86,7 @@ func Publish(ctx context.Context, srv Server, c Change) (string, []Wait, error) 
 		waits = append(waits, Wait{Version: v, Took: time.Since(t), Confirmed: ok})
 		return nil
 	}
-	if err := step(c.Prev, xds.Want{resource.ClusterType: nil, resource.SecretType: secretNames(union)}); err != nil {
+	if err := step(c.Prev, xds.Want{resource.ClusterType: nil, resource.SecretType: addedSecrets(c.Prev, union)}); err != nil {
 		return "", waits, err
 	}
 	if err := step(c.Next, xds.Want{resource.RouteType: nil}); err != nil {
@@ -149,10 +149,19 @@ func unionByName(first, second []types.Resource) []types.Resource {
 	return out
 }
 
-func secretNames(r *translate.Resources) []string {
-	names := make([]string, 0, len(r.Secrets))
-	for _, s := range r.Secrets {
-		names = append(names, cache.GetResourceName(s))
+// addedSecrets lists the secrets of next that prev lacks: the ones the new
+// routes need and Envoys do not hold yet. (Waiting for all 10k names of a
+// large config would cost the wait loop more than the whole rollout.)
+func addedSecrets(prev, next *translate.Resources) []string {
+	had := make(map[string]bool, len(prev.Secrets))
+	for _, s := range prev.Secrets {
+		had[cache.GetResourceName(s)] = true
+	}
+	var names []string
+	for _, s := range next.Secrets {
+		if n := cache.GetResourceName(s); !had[n] {
+			names = append(names, n)
+		}
 	}
 	return names
 }

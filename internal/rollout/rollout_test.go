@@ -118,3 +118,16 @@ func TestPublishRemovalKeepsTheOldClusterUntilTheRoutesMove(t *testing.T) {
 		t.Errorf("step 1 waits for %v, want the clusters", f.waits[0])
 	}
 }
+
+// Step 1 waits for the secrets the new routes need, not for every secret.
+func TestPublishWaitsForTheAddedSecrets(t *testing.T) {
+	opts := translate.Options{Injection: translate.InjectionStatic}
+	old, next := cfg("a", "b"), cfg("a", "b", "c")
+	f := &fakeServer{}
+	if _, _, err := Publish(t.Context(), f, Change{Opts: opts, Old: old, Prev: translated(t, old, opts), New: next, Next: translated(t, next, opts)}); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.waits[0][resource.SecretType]; len(got) != 1 || got[0] != "atlas/c/authorization" {
+		t.Errorf("step 1 waits for secrets %v, want only the added atlas/c/authorization", got)
+	}
+}
