@@ -2,14 +2,11 @@ package xds
 
 import (
 	"log/slog"
-	"net"
 	"testing"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	"github.com/envoyproxy/go-control-plane/pkg/resource/v3"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 )
 
 // A SotW and a delta stream are open at once; go-control-plane numbers both
@@ -17,20 +14,7 @@ import (
 func TestDeltaObserverAndStreamIDsApartFromSotW(t *testing.T) {
 	obs := &fakeObserver{}
 	s := New(t.Context(), slog.New(slog.NewTextHandler(testWriter{t}, nil)), WithObserver(obs))
-	g := grpc.NewServer(grpc.WaitForHandlers(true)) // Stop waits for stream callbacks, which log to t
-	s.Register(g)
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = g.Serve(lis) }()
-	t.Cleanup(g.Stop)
-	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = conn.Close() })
-	client := discoveryv3.NewAggregatedDiscoveryServiceClient(conn)
+	client := serve(t, s)
 	if _, err := s.Publish(t.Context(), resources(t, "stripe")); err != nil {
 		t.Fatal(err)
 	}

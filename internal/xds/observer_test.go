@@ -3,7 +3,6 @@ package xds
 import (
 	"fmt"
 	"log/slog"
-	"net"
 	"slices"
 	"sync"
 	"testing"
@@ -13,8 +12,6 @@ import (
 	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	"github.com/envoyproxy/go-control-plane/pkg/resource/v3"
 	"google.golang.org/genproto/googleapis/rpc/status"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 )
 
 // fakeObserver records every call as one line.
@@ -59,24 +56,12 @@ func (f *fakeObserver) waitFor(t *testing.T, event string) {
 func TestObserverSeesPushesAcksNacksAndConnections(t *testing.T) {
 	obs := &fakeObserver{}
 	s := New(t.Context(), slog.New(slog.NewTextHandler(testWriter{t}, nil)), WithObserver(obs))
-	g := grpc.NewServer(grpc.WaitForHandlers(true)) // Stop waits for stream callbacks, which log to t
-	s.Register(g)
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = g.Serve(lis) }()
-	t.Cleanup(g.Stop)
-	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = conn.Close() })
+	client := serve(t, s)
 	if _, err := s.Publish(t.Context(), resources(t, "stripe")); err != nil {
 		t.Fatal(err)
 	}
 
-	stream, err := discoveryv3.NewAggregatedDiscoveryServiceClient(conn).StreamAggregatedResources(t.Context())
+	stream, err := client.StreamAggregatedResources(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}

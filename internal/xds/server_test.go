@@ -22,6 +22,12 @@ import (
 func startServer(t *testing.T) (*Server, discoveryv3.AggregatedDiscoveryServiceClient) {
 	t.Helper()
 	s := New(t.Context(), slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	return s, serve(t, s)
+}
+
+// serve registers s on a gRPC server on 127.0.0.1:0 and returns a client.
+func serve(t *testing.T, s *Server) discoveryv3.AggregatedDiscoveryServiceClient {
+	t.Helper()
 	g := grpc.NewServer(grpc.WaitForHandlers(true)) // Stop waits for stream callbacks, which log to t
 	s.Register(g)
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
@@ -35,7 +41,7 @@ func startServer(t *testing.T) (*Server, discoveryv3.AggregatedDiscoveryServiceC
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = conn.Close() })
-	return s, discoveryv3.NewAggregatedDiscoveryServiceClient(conn)
+	return discoveryv3.NewAggregatedDiscoveryServiceClient(conn)
 }
 
 func resources(t *testing.T, adapters ...string) *translate.Resources {
