@@ -55,23 +55,11 @@ func TestProcessWithoutMetadataUsesPath(t *testing.T) {
 
 func pathRoundTrip(t *testing.T, c extprocv3.ExternalProcessorClient, path string) *extprocv3.ProcessingResponse {
 	t.Helper()
-	stream, err := c.Process(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
 	req := &extprocv3.ProcessingRequest{Request: &extprocv3.ProcessingRequest_RequestHeaders{
 		RequestHeaders: &extprocv3.HttpHeaders{Headers: &corev3.HeaderMap{Headers: []*corev3.HeaderValue{
 			{Key: ":path", RawValue: []byte(path)},
 			{Key: "authorization", RawValue: []byte("Bearer sk_live_forged")},
 		}}},
 	}}
-	if err := stream.Send(req); err != nil {
-		t.Fatal(err)
-	}
-	resp, err := stream.Recv()
-	if err != nil {
-		t.Fatal(err)
-	}
-	_ = stream.CloseSend()
-	return resp
+	return exchangeOne(t, t.Context(), c, req)
 }

@@ -1,6 +1,7 @@
 package extproc
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"net"
@@ -46,11 +47,17 @@ func headersRequest() *extprocv3.ProcessingRequest {
 func roundTrip(t *testing.T, c extprocv3.ExternalProcessorClient, adapter string) *extprocv3.ProcessingResponse {
 	t.Helper()
 	ctx := metadata.AppendToOutgoingContext(t.Context(), translate.AdapterMetadataKey, adapter)
+	return exchangeOne(t, ctx, c, headersRequest())
+}
+
+// exchangeOne sends one message on a new stream and returns the answer.
+func exchangeOne(t *testing.T, ctx context.Context, c extprocv3.ExternalProcessorClient, req *extprocv3.ProcessingRequest) *extprocv3.ProcessingResponse {
+	t.Helper()
 	stream, err := c.Process(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := stream.Send(headersRequest()); err != nil {
+	if err := stream.Send(req); err != nil {
 		t.Fatal(err)
 	}
 	resp, err := stream.Recv()
