@@ -86,7 +86,14 @@ func Publish(ctx context.Context, srv Server, c Change) (string, []Wait, error) 
 		waits = append(waits, Wait{Version: v, Took: time.Since(t), Confirmed: ok})
 		return nil
 	}
-	if err := step(c.Prev, xds.Want{resource.ClusterType: nil, resource.SecretType: addedSecrets(c.Prev, union)}); err != nil {
+	first := xds.Want{resource.ClusterType: nil}
+	if added := addedSecrets(c.Prev, union); len(added) > 0 {
+		// Only when there is a secret to get: a state-of-the-world Envoy is
+		// never told of a deletion, so it would never confirm a change to
+		// secrets that only removed some.
+		first[resource.SecretType] = added
+	}
+	if err := step(c.Prev, first); err != nil {
 		return "", waits, err
 	}
 	if err := step(c.Next, xds.Want{resource.RouteType: nil}); err != nil {

@@ -131,3 +131,16 @@ func TestPublishWaitsForTheAddedSecrets(t *testing.T) {
 		t.Errorf("step 1 waits for secrets %v, want only the added atlas/c/authorization", got)
 	}
 }
+
+// A change that adds no secret does not wait for secrets at all.
+func TestPublishWaitsForNoSecretWhenNoneIsAdded(t *testing.T) {
+	opts := translate.Options{Injection: translate.InjectionStatic}
+	old, next := cfg("a", "b"), cfg("a")
+	f := &fakeServer{}
+	if _, _, err := Publish(t.Context(), f, Change{Opts: opts, Old: old, Prev: translated(t, old, opts), New: next, Next: translated(t, next, opts)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := f.waits[0][resource.SecretType]; ok {
+		t.Errorf("step 1 waits for secrets %v though none was added", f.waits[0][resource.SecretType])
+	}
+}
