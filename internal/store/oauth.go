@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -138,6 +140,15 @@ type OAuthStore interface {
 	// DeleteOAuthTokens removes them, or returns an error wrapping
 	// ErrNotFound.
 	DeleteOAuthTokens(ctx context.Context, key OAuthTokenKey) error
+
+	// WithOAuthRefreshLock runs fn while holding an exclusive lock on
+	// key, shared by every process using this store: the broker refreshes
+	// a user's tokens under it, so two replicas never spend one rotating
+	// refresh token twice. ctx bounds the wait for the lock (an error
+	// then, and no lock is left held); fn gets ctx as it is. The lock is
+	// released when fn returns or panics, and fn's error is returned
+	// unchanged. Not reentrant: fn must not take the same key again.
+	WithOAuthRefreshLock(ctx context.Context, key OAuthTokenKey, fn func(ctx context.Context) error) error
 }
 
 var (
@@ -190,6 +201,14 @@ func validateOAuthParts(what string, parts ...string) error {
 // to its row. The prefixes cannot collide with secret names ([A-Za-z_]…).
 func oauthTokensName(k OAuthTokenKey) string {
 	return strings.Join([]string{"oauth-tokens", k.App, k.Provider, k.Account, k.User}, "\x00")
+}
+
+// oauthRefreshLockID is the PostgreSQL advisory lock key of key's
+// refreshes: 64 bits of a SHA-256 of its name. A collision between two
+// keys only makes their refreshes wait for each other.
+func oauthRefreshLockID(k OAuthTokenKey) int64 {
+	sum := sha256.Sum256([]byte("oauth-refresh-lock\x00" + oauthTokensName(k)))
+	return int64(binary.BigEndian.Uint64(sum[:8]))
 }
 
 func oauthVerifierName(state string) string { return "oauth-verifier\x00" + state }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // OAuth writes run in plain transactions, without write's NOTIFY: they are
@@ -205,4 +206,60 @@ func (p *Postgres) DeleteOAuthTokens(ctx context.Context, key OAuthTokenKey) err
 		return fmt.Errorf("OAuth tokens (%s/%s): %w", key.App, key.Provider, ErrNotFound)
 	}
 	return nil
+}
+
+// pgLockCleanup bounds releasing a refresh lock, and ending a lock
+// connection whose state is unknown.
+const pgLockCleanup = 5 * time.Second
+
+// WithOAuthRefreshLock implements OAuthStore with a session-level advisory
+// lock (pg_advisory_lock) on oauthRefreshLockID(key), taken on a
+// connection of p.locks that nothing else uses meanwhile. The lock is
+// per database, so it excludes every replica sharing it.
+//
+// Released on every path: pg_advisory_unlock after fn (also when fn
+// panics, and with a context of its own, so a cancelled ctx cannot skip
+// it); and when the lock's state is unknown (the wait was cancelled, an
+// unlock failed) the connection is closed instead: ending the session
+// releases whatever it held, and pgx cancels a wait still in progress at
+// the server before it closes.
+func (p *Postgres) WithOAuthRefreshLock(ctx context.Context, key OAuthTokenKey, fn func(ctx context.Context) error) error {
+	if err := validateOAuthKey(key); err != nil {
+		return err
+	}
+	id := oauthRefreshLockID(key)
+	conn, err := p.locks.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("OAuth refresh lock (%s/%s): %w", key.App, key.Provider, err)
+	}
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, id); err != nil {
+		closeLockConn(conn)
+		return fmt.Errorf("OAuth refresh lock (%s/%s): %w", key.App, key.Provider, err)
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), pgLockCleanup)
+		defer cancel()
+		var released bool
+		if err := conn.QueryRow(ctx, `SELECT pg_advisory_unlock($1)`, id).Scan(&released); err != nil || !released {
+			p.log.Warn("OAuth refresh lock: unlock failed; closing its connection to release it", "app", key.App, "provider", key.Provider, "error", err)
+			closeLockConn(conn)
+			return
+		}
+		conn.Release()
+	}()
+	return fn(ctx)
+}
+
+// closeLockConn ends a lock connection's session rather than returning it
+// to the pool, and waits (boundedly) until pgx has finished with it: after
+// a cancelled query pgx sends the server a cancel request and Terminate.
+func closeLockConn(c *pgxpool.Conn) {
+	conn := c.Hijack()
+	ctx, cancel := context.WithTimeout(context.Background(), pgLockCleanup)
+	defer cancel()
+	_ = conn.Close(ctx)
+	select {
+	case <-conn.PgConn().CleanupDone():
+	case <-ctx.Done():
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 )
 
@@ -240,4 +241,65 @@ func wrapNonceErr(op, state string, err error) error {
 		return nil
 	}
 	return nonceErr(op, state, err)
+}
+
+// WithOAuthRefreshLock implements OAuthStore with an in-process lock per
+// (database file, key). That is enough: a SQLite store serves one Atlas
+// process (several replicas need PostgreSQL, and two processes on one
+// file already fail with "database is locked"), so every refresh of a key
+// happens in this process. Keying by the file's path also makes two
+// stores opened on one file in one process (tests) exclude each other.
+func (s *SQLite) WithOAuthRefreshLock(ctx context.Context, key OAuthTokenKey, fn func(ctx context.Context) error) error {
+	if err := validateOAuthKey(key); err != nil {
+		return err
+	}
+	unlock, err := sqliteRefreshLocks.lock(ctx, s.path+"\x00"+oauthTokensName(key))
+	if err != nil {
+		return fmt.Errorf("OAuth refresh lock (%s/%s): %w", key.App, key.Provider, err)
+	}
+	defer unlock()
+	return fn(ctx)
+}
+
+var sqliteRefreshLocks = keyLocks{m: map[string]*keyLock{}}
+
+// keyLocks are mutexes by name whose wait respects a context. A name's
+// entry lives while someone holds or waits for it.
+type keyLocks struct {
+	mu sync.Mutex
+	m  map[string]*keyLock
+}
+
+type keyLock struct {
+	held chan struct{} // a token in it while locked
+	refs int           // holders and waiters; guarded by keyLocks.mu
+}
+
+func (l *keyLocks) lock(ctx context.Context, name string) (unlock func(), err error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	l.mu.Lock()
+	k := l.m[name]
+	if k == nil {
+		k = &keyLock{held: make(chan struct{}, 1)}
+		l.m[name] = k
+	}
+	k.refs++
+	l.mu.Unlock()
+	select {
+	case k.held <- struct{}{}:
+		return func() { <-k.held; l.done(name, k) }, nil
+	case <-ctx.Done():
+		l.done(name, k)
+		return nil, ctx.Err()
+	}
+}
+
+func (l *keyLocks) done(name string, k *keyLock) {
+	l.mu.Lock()
+	if k.refs--; k.refs == 0 {
+		delete(l.m, name)
+	}
+	l.mu.Unlock()
 }

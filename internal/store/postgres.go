@@ -23,7 +23,13 @@ import (
 // give Atlas its own database, or a schema via
 // options=-csearch_path=atlas in the DSN.
 type Postgres struct {
-	pool    *pgxpool.Pool
+	pool *pgxpool.Pool
+	// locks holds the connections of WithOAuthRefreshLock's advisory
+	// locks, apart from pool: a connection holding a lock for the length
+	// of a refresh must not be one that the refresh's own queries (or any
+	// other) wait for, or a few concurrent refreshes would starve the
+	// pool and deadlock. Same configuration as pool; it connects lazily.
+	locks   *pgxpool.Pool
 	box     *secretbox.Box
 	changes *notifier
 	log     *slog.Logger
@@ -63,9 +69,17 @@ func OpenPostgres(ctx context.Context, dsn string, key []byte, opts ...Option) (
 	if err != nil {
 		return nil, fmt.Errorf("PostgreSQL store: %w", err)
 	}
-	p := &Postgres{pool: pool, box: box, changes: newNotifier(), log: o.logger, listenCfg: listenerConfig(cfg.ConnConfig)}
+	lockCfg := cfg.Copy()
+	lockCfg.MinConns, lockCfg.MinIdleConns = 0, 0 // none held open for nothing
+	locks, err := pgxpool.NewWithConfig(ctx, lockCfg)
+	if err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("PostgreSQL store: %w", err)
+	}
+	p := &Postgres{pool: pool, locks: locks, box: box, changes: newNotifier(), log: o.logger, listenCfg: listenerConfig(cfg.ConnConfig)}
 	if err := p.init(ctx); err != nil {
 		pool.Close()
+		locks.Close()
 		return nil, err
 	}
 	return p, nil
@@ -144,6 +158,7 @@ func (p *Postgres) Close() error {
 		p.stopListen()
 		<-p.listenEnded
 		p.pool.Close()
+		p.locks.Close()
 		p.changes.close()
 	})
 	return nil
