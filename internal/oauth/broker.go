@@ -56,6 +56,7 @@ type Store interface {
 	PutOAuthTokens(ctx context.Context, key store.OAuthTokenKey, t store.OAuthTokens) error
 	GetOAuthTokens(ctx context.Context, key store.OAuthTokenKey) (store.OAuthTokens, error)
 	DeleteOAuthTokens(ctx context.Context, key store.OAuthTokenKey) error
+	WithOAuthRefreshLock(ctx context.Context, key store.OAuthTokenKey, fn func(ctx context.Context) error) error
 }
 
 // Defaults of Options.

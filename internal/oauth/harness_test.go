@@ -29,7 +29,8 @@ import (
 //
 // Signatures are NOT verified here: fakeAuth stands in for the apps
 // server's Authenticator (tested there, and end to end with Envoy). The
-// store is the real SQLite store.
+// store is the real SQLite store, or two real PostgreSQL stores on one
+// database for two replicas (replicas_test.go).
 
 const (
 	testApp      = "my-app"
@@ -107,7 +108,7 @@ type env struct {
 	broker   *Broker
 	ts       *httptest.Server
 	provider *oauthtest.Server
-	store    *store.SQLite
+	store    Store
 	clock    *fakeClock
 	auth     *fakeAuth
 	prov     model.OAuthProvider
@@ -124,30 +125,23 @@ type envConfig struct {
 	pkce     bool
 	// edit changes the provider's config before the broker gets it.
 	edit func(p *model.OAuthProvider)
+	// store is the broker's store; default a new SQLite store.
+	store Store
 }
 
 func newEnv(t *testing.T, cfg envConfig) *env {
 	t.Helper()
 	e := &env{t: t, clock: &fakeClock{t: time.Now().UTC().Truncate(time.Second)}, auth: &fakeAuth{}}
-	st, err := store.OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "atlas.db"), []byte(strings.Repeat("k", 32)))
-	if err != nil {
-		t.Fatal(err)
+	e.store = cfg.store
+	if e.store == nil {
+		st, err := store.OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "atlas.db"), []byte(strings.Repeat("k", 32)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		e.store = st
 	}
-	t.Cleanup(func() { st.Close() })
-	e.store = st
-	e.broker = New(Options{
-		Store: st,
-		Auth:  e.auth,
-		Now:   e.clock.Now,
-		OnRefresh: func(provider string, ok bool) {
-			if provider != testProvider {
-				t.Errorf("OnRefresh(%q, %v): wrong provider", provider, ok)
-			}
-			e.refreshMu.Lock()
-			e.refreshes = append(e.refreshes, ok)
-			e.refreshMu.Unlock()
-		},
-	})
+	e.broker = New(Options{Store: e.store, Auth: e.auth, Now: e.clock.Now, OnRefresh: e.onRefresh})
 	e.ts = httptest.NewServer(e.broker.Handler())
 	t.Cleanup(e.ts.Close)
 
@@ -174,6 +168,27 @@ func newEnv(t *testing.T, cfg envConfig) *env {
 	e.update()
 	e.browser = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	return e
+}
+
+func (e *env) onRefresh(provider string, ok bool) {
+	if provider != testProvider {
+		e.t.Errorf("OnRefresh(%q, %v): wrong provider", provider, ok)
+	}
+	e.refreshMu.Lock()
+	e.refreshes = append(e.refreshes, ok)
+	e.refreshMu.Unlock()
+}
+
+// replica is a second Atlas beside e: another Broker, on st, behind its
+// own server, with e's clock, provider and config. Logins go through e
+// (the provider redirects to e's callback).
+func (e *env) replica(st Store) *env {
+	r := &env{t: e.t, clock: e.clock, auth: e.auth, provider: e.provider, prov: e.prov, browser: e.browser, store: st}
+	r.broker = New(Options{Store: st, Auth: r.auth, Now: r.clock.Now, OnRefresh: r.onRefresh})
+	r.ts = httptest.NewServer(r.broker.Handler())
+	e.t.Cleanup(r.ts.Close)
+	r.update()
+	return r
 }
 
 func (e *env) update() {

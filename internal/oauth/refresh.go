@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/atlas-gateway/atlas/internal/store"
 )
@@ -38,7 +39,40 @@ func (b *Broker) refresh(ctx context.Context, p *provider, key store.OAuthTokenK
 	}
 }
 
+// refreshLockMargin is how much longer than one token endpoint call
+// (Options.TokenTimeout) a refresh waits for another process's refresh of
+// the same tokens: that call, plus its reads and writes in the store.
+const refreshLockMargin = 10 * time.Second
+
+// doRefresh refreshes key's tokens under the store's lock on key, which
+// every replica sharing the store takes: a replica that comes second
+// waits, then finds the tokens refreshed meanwhile instead of spending the
+// rotated refresh token again (invalid_grant, and a logout). singleflight
+// (refresh) keeps this process's callers from even waiting on the lock.
 func (b *Broker) doRefresh(ctx context.Context, p *provider, key store.OAuthTokenKey, stale string, log *slog.Logger) (store.OAuthTokens, error) {
+	wait, cancel := context.WithTimeout(ctx, b.o.TokenTimeout+refreshLockMargin)
+	defer cancel()
+	var out store.OAuthTokens
+	var err error
+	locked := false
+	lerr := b.o.Store.WithOAuthRefreshLock(wait, key, func(context.Context) error {
+		locked = true
+		// ctx, not wait: only the wait for the lock is bounded. Once the
+		// provider may have rotated the refresh token, storing the new one
+		// must not be cut short.
+		out, err = b.refreshLocked(ctx, p, key, stale, log)
+		return err
+	})
+	if !locked {
+		log.Error("OAuth refresh: take the refresh lock", "error", lerr)
+		return store.OAuthTokens{}, lerr
+	}
+	return out, err
+}
+
+// refreshLocked reads the current tokens, and refreshes them unless they
+// were refreshed meanwhile. The caller holds the refresh lock on key.
+func (b *Broker) refreshLocked(ctx context.Context, p *provider, key store.OAuthTokenKey, stale string, log *slog.Logger) (store.OAuthTokens, error) {
 	cur, err := b.o.Store.GetOAuthTokens(ctx, key)
 	if errors.Is(err, store.ErrNotFound) {
 		return store.OAuthTokens{}, loginRequired(p, "this user's tokens were deleted (logged out)")
