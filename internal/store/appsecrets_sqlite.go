@@ -28,7 +28,7 @@ func (s *SQLite) PutAppSecret(ctx context.Context, sec AppSecret, limit int, now
 	if err != nil {
 		return false, fmt.Errorf("put %s: %w", sec.AppSecretKey, err)
 	}
-	err = s.appTx(ctx, func(tx *sql.Tx) error {
+	err = s.tx(ctx, func(tx *sql.Tx) error {
 		scope := sqliteScopeArgs(sec.AppSecretScope)
 		if _, err := tx.ExecContext(ctx, `DELETE FROM app_secrets WHERE `+sqliteScopeWhere+` AND expires_at IS NOT NULL AND expires_at <= ?`,
 			append(scope, sqliteStamp(now))...); err != nil {
@@ -144,7 +144,7 @@ func (s *SQLite) DeleteAppSecret(ctx context.Context, key AppSecretKey, now time
 	}
 	var sec AppSecret
 	var sealed []byte
-	err := s.appTx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
 		row := tx.QueryRowContext(ctx, `SELECT id, sealed, created_at, expires_at FROM app_secrets WHERE `+sqliteScopeWhere+` AND name = ?`,
 			append(sqliteScopeArgs(key.AppSecretScope), key.Name)...)
 		var err error
@@ -180,21 +180,6 @@ func (s *SQLite) CountAppSecrets(ctx context.Context, scope AppSecretScope, now 
 		return 0, fmt.Errorf("count app secrets: %w", err)
 	}
 	return n, nil
-}
-
-func (s *SQLite) appTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return s.hint(err)
-	}
-	defer tx.Rollback()
-	if err := fn(tx); err != nil {
-		return s.hint(err)
-	}
-	if err := tx.Commit(); err != nil {
-		return s.hint(err)
-	}
-	return nil
 }
 
 // scanSQLiteAppSecret scans id, sealed, created_at, expires_at into a

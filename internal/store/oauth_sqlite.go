@@ -9,24 +9,6 @@ import (
 	"time"
 )
 
-// oauthTx runs fn in a write transaction (BEGIN IMMEDIATE, so a
-// read-then-write never races another writer). Unlike write it does not
-// fire Changes: OAuth state is not configuration.
-func (s *SQLite) oauthTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return s.hint(err)
-	}
-	defer tx.Rollback()
-	if err := fn(tx); err != nil {
-		return s.hint(err)
-	}
-	if err := tx.Commit(); err != nil {
-		return s.hint(err)
-	}
-	return nil
-}
-
 const sqliteNonceColumns = `state, app, provider, verifier, code, error, error_description, account, user_id, used, expires_at`
 
 func sqliteNonce(ctx context.Context, tx *sql.Tx, state string) (*nonceRow, error) {
@@ -57,7 +39,7 @@ func (s *SQLite) CreateOAuthNonce(ctx context.Context, n OAuthNonce, now time.Ti
 	}
 	out := n
 	out.Code, out.Error, out.ErrorDescription = "", "", ""
-	err = s.oauthTx(ctx, func(tx *sql.Tx) error {
+	err = s.tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM oauth_nonces WHERE expires_at < ?`, now.Add(-OAuthNonceRetention).UTC().Format(sqliteTime)); err != nil {
 			return err
 		}
@@ -97,7 +79,7 @@ func (s *SQLite) SaveOAuthCallback(ctx context.Context, state string, cb OAuthCa
 	if err != nil {
 		return nonceErr("save OAuth callback", state, err)
 	}
-	err = s.oauthTx(ctx, func(tx *sql.Tx) error {
+	err = s.tx(ctx, func(tx *sql.Tx) error {
 		row, err := sqliteNonce(ctx, tx, state)
 		if err != nil {
 			return err
@@ -122,7 +104,7 @@ func (s *SQLite) ClaimOAuthNonce(ctx context.Context, state string, by OAuthClai
 	}
 	var out OAuthNonce
 	pending := false
-	err := s.oauthTx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
 		row, err := sqliteNonce(ctx, tx, state)
 		if err != nil {
 			return err
@@ -168,7 +150,7 @@ func (s *SQLite) PutOAuthTokens(ctx context.Context, key OAuthTokenKey, t OAuthT
 	if !t.Expiry.IsZero() {
 		expires = t.Expiry.UTC().Format(sqliteTime)
 	}
-	err = s.oauthTx(ctx, func(tx *sql.Tx) error {
+	err = s.tx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO oauth_tokens (app, provider, account, user_id, sealed, expires_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (app, provider, account, user_id) DO UPDATE SET sealed = excluded.sealed, expires_at = excluded.expires_at, updated_at = excluded.updated_at`,
 			key.App, key.Provider, key.Account, key.User, sealed, expires, now().Format(sqliteTime))
@@ -217,7 +199,7 @@ func (s *SQLite) DeleteOAuthTokens(ctx context.Context, key OAuthTokenKey) error
 		return err
 	}
 	var n int64
-	err := s.oauthTx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM oauth_tokens WHERE app = ? AND provider = ? AND account = ? AND user_id = ?`,
 			key.App, key.Provider, key.Account, key.User)
 		if err != nil {

@@ -139,6 +139,17 @@ func (m sqlMigrationTx) queryInt(ctx context.Context, q string) (n int, err erro
 // write runs fn in a write transaction and, once it has committed (and so
 // is on disk), fires Changes.
 func (s *SQLite) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	if err := s.tx(ctx, fn); err != nil {
+		return err
+	}
+	s.changes.fire()
+	return nil
+}
+
+// tx runs fn in a write transaction (BEGIN IMMEDIATE, so a read-then-write
+// never races another writer) and commits it. Unlike write it does not fire
+// Changes: app secrets and OAuth state are not configuration.
+func (s *SQLite) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return s.hint(err)
@@ -150,7 +161,6 @@ func (s *SQLite) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if err := tx.Commit(); err != nil {
 		return s.hint(err)
 	}
-	s.changes.fire()
 	return nil
 }
 
