@@ -197,3 +197,47 @@ func (k AppSecretKey) String() string {
 func appSecretNotFound(k AppSecretKey) error {
 	return fmt.Errorf("%s: %w", k, ErrNotFound)
 }
+
+// expired reports whether sec has an expiry at or before now.
+func expired(sec AppSecret, now time.Time) bool {
+	return !sec.ExpiresAt.IsZero() && !sec.ExpiresAt.After(now)
+}
+
+// rows is what pgx.Rows and *sql.Rows have in common.
+type rows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+}
+
+// collectAppSecrets reads the rows of a list query (the name, then what
+// scan reads) in one scope, leaves out expired secrets (and reports that it
+// saw some, for the caller to delete) and opens the payloads when asked.
+func collectAppSecrets(rs rows, scan func(func(dest ...any) error, AppSecretKey) (AppSecret, []byte, error), box sealer, scope AppSecretScope, withPayload bool, now time.Time) ([]AppSecret, bool, error) {
+	var out []AppSecret
+	sawExpired := false
+	for rs.Next() {
+		var name string
+		sec, sealed, err := scan(func(dest ...any) error {
+			return rs.Scan(append([]any{&name}, dest...)...)
+		}, AppSecretKey{AppSecretScope: scope})
+		if err != nil {
+			return nil, false, fmt.Errorf("list app secrets: %w", err)
+		}
+		sec.Name = name
+		if expired(sec, now) {
+			sawExpired = true
+			continue
+		}
+		if withPayload {
+			if sec.Payload, err = box.Open(sec.sealName(), sealed); err != nil {
+				return nil, false, err
+			}
+		}
+		out = append(out, sec)
+	}
+	if err := rs.Err(); err != nil {
+		return nil, false, fmt.Errorf("list app secrets: %w", err)
+	}
+	return out, sawExpired, nil
+}

@@ -117,30 +117,9 @@ func (p *Postgres) ListAppSecrets(ctx context.Context, scope AppSecretScope, wit
 		return nil, fmt.Errorf("list app secrets: %w", err)
 	}
 	defer rows.Close()
-	var out []AppSecret
-	sawExpired := false
-	for rows.Next() {
-		var name string
-		sec, sealed, err := scanPgAppSecret(func(dest ...any) error {
-			return rows.Scan(append([]any{&name}, dest...)...)
-		}, AppSecretKey{AppSecretScope: scope})
-		if err != nil {
-			return nil, fmt.Errorf("list app secrets: %w", err)
-		}
-		sec.Name = name
-		if expired(sec, now) {
-			sawExpired = true
-			continue
-		}
-		if withPayload {
-			if sec.Payload, err = p.box.Open(sec.sealName(), sealed); err != nil {
-				return nil, err
-			}
-		}
-		out = append(out, sec)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list app secrets: %w", err)
+	out, sawExpired, err := collectAppSecrets(rows, scanPgAppSecret, p.box, scope, withPayload, now)
+	if err != nil {
+		return nil, err
 	}
 	rows.Close()
 	if sawExpired {

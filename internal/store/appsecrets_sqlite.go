@@ -102,30 +102,9 @@ func (s *SQLite) ListAppSecrets(ctx context.Context, scope AppSecretScope, withP
 		return nil, fmt.Errorf("list app secrets: %w", err)
 	}
 	defer rows.Close()
-	var out []AppSecret
-	sawExpired := false
-	for rows.Next() {
-		var name string
-		sec, sealed, err := scanSQLiteAppSecret(func(dest ...any) error {
-			return rows.Scan(append([]any{&name}, dest...)...)
-		}, AppSecretKey{AppSecretScope: scope})
-		if err != nil {
-			return nil, fmt.Errorf("list app secrets: %w", err)
-		}
-		sec.Name = name
-		if expired(sec, now) {
-			sawExpired = true
-			continue
-		}
-		if withPayload {
-			if sec.Payload, err = s.box.Open(sec.sealName(), sealed); err != nil {
-				return nil, err
-			}
-		}
-		out = append(out, sec)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list app secrets: %w", err)
+	out, sawExpired, err := collectAppSecrets(rows, scanSQLiteAppSecret, s.box, scope, withPayload, now)
+	if err != nil {
+		return nil, err
 	}
 	rows.Close()
 	if sawExpired {
@@ -211,11 +190,6 @@ func sqliteExpiry(t time.Time) any {
 		return nil
 	}
 	return sqliteStamp(t)
-}
-
-// expired reports whether sec has an expiry at or before now.
-func expired(sec AppSecret, now time.Time) bool {
-	return !sec.ExpiresAt.IsZero() && !sec.ExpiresAt.After(now)
 }
 
 func limitError(k AppSecretKey, limit int) error {
