@@ -323,3 +323,60 @@ func (r *nonceRow) claimErr(by OAuthClaim, now time.Time) (bind bool, err error)
 func nonceErr(op, state string, err error) error {
 	return fmt.Errorf("%s %s…: %w", op, state[:min(len(state), 8)], err)
 }
+
+// sealOAuthCallback checks a callback for state and seals its code, as both
+// stores do before they write it.
+func sealOAuthCallback(box sealer, state string, cb OAuthCallback) ([]byte, error) {
+	if err := ValidateOAuthState(state); err != nil {
+		return nil, err
+	}
+	if err := validateOAuthCallback(cb); err != nil {
+		return nil, err
+	}
+	code, err := sealOptional(box, oauthCodeName(state), cb.Code)
+	if err != nil {
+		return nil, nonceErr("save OAuth callback", state, err)
+	}
+	return code, nil
+}
+
+func validateOAuthClaim(state string, by OAuthClaim) error {
+	if err := ValidateOAuthState(state); err != nil {
+		return err
+	}
+	return validateOAuthParts("OAuth claim", by.App, by.Provider, by.Account, by.User)
+}
+
+// claimOAuthNonce decides a claim on a nonce row locked by the caller's
+// transaction: bind records the claimer (on the first claim), markUsed spends
+// the nonce once the callback came. pending reports a nonce whose callback
+// has not come yet (the binding is still committed).
+func claimOAuthNonce(row *nonceRow, by OAuthClaim, now time.Time, box sealer, bind, markUsed func() error) (out OAuthNonce, pending bool, err error) {
+	first, err := row.claimErr(by, now)
+	if err != nil {
+		return OAuthNonce{}, false, err
+	}
+	if first {
+		if err := bind(); err != nil {
+			return OAuthNonce{}, false, err
+		}
+	}
+	if !row.calledBack() {
+		return OAuthNonce{}, true, nil
+	}
+	if out, err = row.open(box); err != nil {
+		return OAuthNonce{}, false, err
+	}
+	return out, false, markUsed()
+}
+
+// claimResult is what ClaimOAuthNonce returns after its transaction.
+func claimResult(out OAuthNonce, pending bool, state string, err error) (OAuthNonce, error) {
+	if err == nil && pending {
+		err = ErrOAuthNoncePending
+	}
+	if err != nil {
+		return OAuthNonce{}, wrapNonceErr("claim OAuth nonce", state, err)
+	}
+	return out, nil
+}

@@ -75,15 +75,9 @@ func (p *Postgres) CreateOAuthNonce(ctx context.Context, n OAuthNonce, now time.
 
 // SaveOAuthCallback implements OAuthStore.
 func (p *Postgres) SaveOAuthCallback(ctx context.Context, state string, cb OAuthCallback, now time.Time) error {
-	if err := ValidateOAuthState(state); err != nil {
-		return err
-	}
-	if err := validateOAuthCallback(cb); err != nil {
-		return err
-	}
-	code, err := sealOptional(p.box, oauthCodeName(state), cb.Code)
+	code, err := sealOAuthCallback(p.box, state, cb)
 	if err != nil {
-		return nonceErr("save OAuth callback", state, err)
+		return err
 	}
 	err = pgx.BeginFunc(ctx, p.pool, func(tx pgx.Tx) error {
 		row, err := pgNonce(ctx, tx, state)
@@ -102,10 +96,7 @@ func (p *Postgres) SaveOAuthCallback(ctx context.Context, state string, cb OAuth
 
 // ClaimOAuthNonce implements OAuthStore.
 func (p *Postgres) ClaimOAuthNonce(ctx context.Context, state string, by OAuthClaim, now time.Time) (OAuthNonce, error) {
-	if err := ValidateOAuthState(state); err != nil {
-		return OAuthNonce{}, err
-	}
-	if err := validateOAuthParts("OAuth claim", by.App, by.Provider, by.Account, by.User); err != nil {
+	if err := validateOAuthClaim(state, by); err != nil {
 		return OAuthNonce{}, err
 	}
 	var out OAuthNonce
@@ -115,32 +106,16 @@ func (p *Postgres) ClaimOAuthNonce(ctx context.Context, state string, by OAuthCl
 		if err != nil {
 			return err
 		}
-		bind, err := row.claimErr(by, now)
-		if err != nil {
+		out, pending, err = claimOAuthNonce(row, by, now, p.box, func() error {
+			_, err := tx.Exec(ctx, `UPDATE oauth_nonces SET account = $2, user_id = $3 WHERE state = $1`, state, by.Account, by.User)
 			return err
-		}
-		if bind {
-			if _, err := tx.Exec(ctx, `UPDATE oauth_nonces SET account = $2, user_id = $3 WHERE state = $1`, state, by.Account, by.User); err != nil {
-				return err
-			}
-		}
-		if !row.calledBack() {
-			pending = true
-			return nil // commit the binding
-		}
-		if out, err = row.open(p.box); err != nil {
+		}, func() error {
+			_, err := tx.Exec(ctx, `UPDATE oauth_nonces SET used = TRUE, code = NULL, verifier = NULL WHERE state = $1`, state)
 			return err
-		}
-		_, err = tx.Exec(ctx, `UPDATE oauth_nonces SET used = TRUE, code = NULL, verifier = NULL WHERE state = $1`, state)
+		})
 		return err
 	})
-	if err == nil && pending {
-		err = ErrOAuthNoncePending
-	}
-	if err != nil {
-		return OAuthNonce{}, wrapNonceErr("claim OAuth nonce", state, err)
-	}
-	return out, nil
+	return claimResult(out, pending, state, err)
 }
 
 // PutOAuthTokens implements OAuthStore.

@@ -69,15 +69,9 @@ func (s *SQLite) CreateOAuthNonce(ctx context.Context, n OAuthNonce, now time.Ti
 
 // SaveOAuthCallback implements OAuthStore.
 func (s *SQLite) SaveOAuthCallback(ctx context.Context, state string, cb OAuthCallback, now time.Time) error {
-	if err := ValidateOAuthState(state); err != nil {
-		return err
-	}
-	if err := validateOAuthCallback(cb); err != nil {
-		return err
-	}
-	code, err := sealOptional(s.box, oauthCodeName(state), cb.Code)
+	code, err := sealOAuthCallback(s.box, state, cb)
 	if err != nil {
-		return nonceErr("save OAuth callback", state, err)
+		return err
 	}
 	err = s.tx(ctx, func(tx *sql.Tx) error {
 		row, err := sqliteNonce(ctx, tx, state)
@@ -96,10 +90,7 @@ func (s *SQLite) SaveOAuthCallback(ctx context.Context, state string, cb OAuthCa
 
 // ClaimOAuthNonce implements OAuthStore.
 func (s *SQLite) ClaimOAuthNonce(ctx context.Context, state string, by OAuthClaim, now time.Time) (OAuthNonce, error) {
-	if err := ValidateOAuthState(state); err != nil {
-		return OAuthNonce{}, err
-	}
-	if err := validateOAuthParts("OAuth claim", by.App, by.Provider, by.Account, by.User); err != nil {
+	if err := validateOAuthClaim(state, by); err != nil {
 		return OAuthNonce{}, err
 	}
 	var out OAuthNonce
@@ -109,32 +100,16 @@ func (s *SQLite) ClaimOAuthNonce(ctx context.Context, state string, by OAuthClai
 		if err != nil {
 			return err
 		}
-		bind, err := row.claimErr(by, now)
-		if err != nil {
+		out, pending, err = claimOAuthNonce(row, by, now, s.box, func() error {
+			_, err := tx.ExecContext(ctx, `UPDATE oauth_nonces SET account = ?, user_id = ? WHERE state = ?`, by.Account, by.User, state)
 			return err
-		}
-		if bind {
-			if _, err := tx.ExecContext(ctx, `UPDATE oauth_nonces SET account = ?, user_id = ? WHERE state = ?`, by.Account, by.User, state); err != nil {
-				return err
-			}
-		}
-		if !row.calledBack() {
-			pending = true
-			return nil // commit the binding
-		}
-		if out, err = row.open(s.box); err != nil {
+		}, func() error {
+			_, err := tx.ExecContext(ctx, `UPDATE oauth_nonces SET used = 1, code = NULL, verifier = NULL WHERE state = ?`, state)
 			return err
-		}
-		_, err = tx.ExecContext(ctx, `UPDATE oauth_nonces SET used = 1, code = NULL, verifier = NULL WHERE state = ?`, state)
+		})
 		return err
 	})
-	if err == nil && pending {
-		err = ErrOAuthNoncePending
-	}
-	if err != nil {
-		return OAuthNonce{}, wrapNonceErr("claim OAuth nonce", state, err)
-	}
-	return out, nil
+	return claimResult(out, pending, state, err)
 }
 
 // PutOAuthTokens implements OAuthStore.
