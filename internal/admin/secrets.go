@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -12,6 +13,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	adminv1 "github.com/atlas-gateway/atlas/gen/atlas/admin/v1"
+	"github.com/atlas-gateway/atlas/internal/config"
 	"github.com/atlas-gateway/atlas/internal/store"
 )
 
@@ -118,21 +120,7 @@ func (s *Server) secretUsers(ctx context.Context, name string) ([]string, error)
 // refersToSecret reports whether text holds ${{ secret:NAME }}, spaced in
 // any way the configuration accepts.
 func refersToSecret(text, name string) bool {
-	for {
-		i := strings.Index(text, "${{")
-		if i < 0 {
-			return false
-		}
-		text = text[i+len("${{"):]
-		j := strings.Index(text, "}}")
-		if j < 0 {
-			return false
-		}
-		if ref, ok := strings.CutPrefix(strings.TrimSpace(text[:j]), "secret:"); ok && ref == name {
-			return true
-		}
-		text = text[j+len("}}"):]
-	}
+	return slices.Contains(config.SecretRefs(text), name)
 }
 
 // secretNameProblem applies the environment-variable name rule.

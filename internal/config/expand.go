@@ -55,6 +55,18 @@ func (e *unsetVarError) Error() string {
 	return fmt.Sprintf("environment variable %s is not set; export it where Atlas runs (export %s=…) or fix the name", e.name, e.name)
 }
 
+// SecretRefs returns the stored secrets text refers to with
+// ${{ secret:NAME }} (spaced in any way the configuration accepts), in order.
+func SecretRefs(text string) []string {
+	var out []string
+	for _, name := range refNames(text) {
+		if s, ok := strings.CutPrefix(name, secretRefPrefix); ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
 // refNames returns the variable names s refers to with ${{ NAME }}, in order.
 func refNames(s string) []string {
 	var names []string
