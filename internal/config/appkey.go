@@ -1,7 +1,6 @@
 package config
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 
@@ -29,16 +28,10 @@ func (p *parser) appKey(d *stripeAppDoc, spec *yaml.Node) (string, bool) {
 		return "", false
 	}
 	d.used = true
-	key, errs := expand(n.Value, p.opts.LookupEnv)
-	for _, err := range errs {
-		var unset *unsetVarError
-		if errors.As(err, &unset) {
-			p.errorf(n, "%s: environment variable %s is not set; export %s where Atlas runs (for example export %s=$(openssl rand -hex 32)) or remove spec.appKey", field, unset.name, unset.name, unset.name)
-			continue
-		}
-		p.errorf(n, "%s: %w", field, err)
-	}
-	if len(errs) > 0 {
+	key, ok := p.expandField(n, field, func(name string) string {
+		return fmt.Sprintf("export %s where Atlas runs (for example export %s=$(openssl rand -hex 32)) or remove spec.appKey", name, name)
+	})
+	if !ok {
 		return "", false
 	}
 	from := sourceOf(n.Value)

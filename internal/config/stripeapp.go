@@ -1,7 +1,6 @@
 package config
 
 import (
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -107,16 +106,10 @@ func (p *parser) signingSecret(field string, item, list *yaml.Node) (string, boo
 		p.errorf(item, "%s must be a string such as ${{ STRIPE_APP_SECRET }}, not a %s", field, kindName(item))
 		return "", false
 	}
-	secret, errs := expand(item.Value, p.opts.LookupEnv)
-	for _, err := range errs {
-		var unset *unsetVarError
-		if errors.As(err, &unset) {
-			p.errorf(item, "%s: environment variable %s is not set; remove this entry or export %s where Atlas runs (export %s=absec_…)", field, unset.name, unset.name, unset.name)
-			continue
-		}
-		p.errorf(item, "%s: %w", field, err)
-	}
-	if len(errs) > 0 {
+	secret, ok := p.expandField(item, field, func(name string) string {
+		return fmt.Sprintf("remove this entry or export %s where Atlas runs (export %s=absec_…)", name, name)
+	})
+	if !ok {
 		return "", false
 	}
 	from := sourceOf(item.Value)

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -122,4 +123,19 @@ func syntaxError(filename string, err error) error {
 		return fmt.Errorf("%s:%d: invalid YAML: %s; fix the syntax at this line", filename, line, m[2])
 	}
 	return fmt.Errorf("%s: invalid YAML: %w", filename, err)
+}
+
+// expandField expands the ${{ }} references of scalar n, reporting each
+// problem at n; fix says what to do about an unset variable.
+func (p *parser) expandField(n *yaml.Node, field string, fix func(name string) string) (string, bool) {
+	v, errs := expand(n.Value, p.opts.LookupEnv)
+	for _, err := range errs {
+		var unset *unsetVarError
+		if errors.As(err, &unset) {
+			p.errorf(n, "%s: environment variable %s is not set; %s", field, unset.name, fix(unset.name))
+			continue
+		}
+		p.errorf(n, "%s: %w", field, err)
+	}
+	return v, len(errs) == 0
 }
