@@ -3,18 +3,16 @@ package extauthz
 import (
 	"io"
 	"log/slog"
-	"net"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/testing/protocmp"
 
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
 
+	"github.com/atlas-gateway/atlas/internal/grpctest"
 	"github.com/atlas-gateway/atlas/internal/model"
 	"github.com/atlas-gateway/atlas/internal/stripesig"
 	"github.com/atlas-gateway/atlas/internal/translate"
@@ -54,33 +52,13 @@ func config(secrets ...string) *model.Config {
 
 func discard() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
-// serve runs register on a real gRPC server on 127.0.0.1:0 and returns a
-// client connection to it.
-func serve(t *testing.T, register func(*grpc.Server)) *grpc.ClientConn {
-	t.Helper()
-	g := grpc.NewServer()
-	register(g)
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = g.Serve(lis) }()
-	t.Cleanup(g.Stop)
-	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = conn.Close() })
-	return conn
-}
-
 // startServer serves an ext_authz Server with the fixed clock and cfg.
 func startServer(t *testing.T, cfg *model.Config) (*Server, authv3.AuthorizationClient) {
 	t.Helper()
 	s := New(discard())
 	s.now = func() time.Time { return now }
 	mustUpdate(t, s, cfg)
-	return s, authv3.NewAuthorizationClient(serve(t, s.Register))
+	return s, authv3.NewAuthorizationClient(grpctest.Serve(t, s.Register))
 }
 
 func mustUpdate(t *testing.T, s *Server, cfg *model.Config) {

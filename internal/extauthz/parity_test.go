@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/metadata"
 
 	"github.com/atlas-gateway/atlas/internal/extproc"
+	"github.com/atlas-gateway/atlas/internal/grpctest"
 	"github.com/atlas-gateway/atlas/internal/translate"
 )
 
@@ -40,8 +41,8 @@ func TestSameDecisionAsExtProc(t *testing.T) {
 	if err := proc.Update(cfg); err != nil {
 		t.Fatal(err)
 	}
-	authzClient := authv3.NewAuthorizationClient(serve(t, authz.Register))
-	procClient := extprocv3.NewExternalProcessorClient(serve(t, proc.Register))
+	authzClient := authv3.NewAuthorizationClient(grpctest.Serve(t, authz.Register))
+	procClient := extprocv3.NewExternalProcessorClient(grpctest.Serve(t, proc.Register))
 
 	at := time.Now()
 	big := strings.Repeat("a", maxBody+1)

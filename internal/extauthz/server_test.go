@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc/codes"
 
 	"github.com/atlas-gateway/atlas/internal/extproc"
+	"github.com/atlas-gateway/atlas/internal/grpctest"
 	"github.com/atlas-gateway/atlas/internal/model"
 	"github.com/atlas-gateway/atlas/internal/verify"
 )
@@ -251,7 +252,7 @@ func checkInput(adapter, method string, headers map[string]string) verify.Input 
 
 func TestNewRefusesEverythingUntilUpdate(t *testing.T) {
 	s := New(discard())
-	c := authv3.NewAuthorizationClient(serve(t, s.Register))
+	c := authv3.NewAuthorizationClient(grpctest.Serve(t, s.Register))
 	resp := check(t, c, checkRequest("stripe", "GET", map[string]string{"stripe-signature": sign(user, secret, time.Now()), "stripe-user": user}, ""))
 	assertDenied(t, resp, 404, verify.CodeUnknownAdapter)
 }

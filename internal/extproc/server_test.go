@@ -4,15 +4,13 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"net"
 	"testing"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 
+	"github.com/atlas-gateway/atlas/internal/grpctest"
 	"github.com/atlas-gateway/atlas/internal/model"
 	"github.com/atlas-gateway/atlas/internal/translate"
 )
@@ -20,19 +18,7 @@ import (
 func startServer(t *testing.T) (*Server, extprocv3.ExternalProcessorClient) {
 	t.Helper()
 	s := New(slog.New(slog.NewTextHandler(io.Discard, nil)))
-	g := grpc.NewServer()
-	s.Register(g)
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = g.Serve(lis) }()
-	t.Cleanup(g.Stop)
-	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = conn.Close() })
+	conn := grpctest.Serve(t, s.Register)
 	return s, extprocv3.NewExternalProcessorClient(conn)
 }
 

@@ -2,7 +2,6 @@ package xds
 
 import (
 	"log/slog"
-	"net"
 	"testing"
 	"time"
 
@@ -11,9 +10,8 @@ import (
 	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	"github.com/envoyproxy/go-control-plane/pkg/resource/v3"
 	"google.golang.org/genproto/googleapis/rpc/status"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/atlas-gateway/atlas/internal/grpctest"
 	"github.com/atlas-gateway/atlas/internal/model"
 	"github.com/atlas-gateway/atlas/internal/translate"
 )
@@ -28,20 +26,7 @@ func startServer(t *testing.T) (*Server, discoveryv3.AggregatedDiscoveryServiceC
 // serve registers s on a gRPC server on 127.0.0.1:0 and returns a client.
 func serve(t *testing.T, s *Server) discoveryv3.AggregatedDiscoveryServiceClient {
 	t.Helper()
-	g := grpc.NewServer(grpc.WaitForHandlers(true)) // Stop waits for stream callbacks, which log to t
-	s.Register(g)
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = g.Serve(lis) }()
-	t.Cleanup(g.Stop)
-	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = conn.Close() })
-	return discoveryv3.NewAggregatedDiscoveryServiceClient(conn)
+	return discoveryv3.NewAggregatedDiscoveryServiceClient(grpctest.Serve(t, s.Register))
 }
 
 func resources(t *testing.T, adapters ...string) *translate.Resources {
