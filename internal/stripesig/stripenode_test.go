@@ -1,16 +1,12 @@
 package stripesig
 
 import (
-	"bytes"
-	"encoding/json"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
-	"unicode/utf8"
+
+	"github.com/atlas-gateway/atlas/internal/stripenode"
 )
 
 // The stripe-node oracle: test/fixtures/stripe-node/oracle.js runs the real
@@ -20,83 +16,14 @@ import (
 
 const nodeFixture = "../../test/fixtures/stripe-node"
 
-type nodeCase struct {
-	Op        string `json:"op"`
-	Payload   string `json:"payload,omitempty"`
-	Secret    string `json:"secret,omitempty"`
-	Timestamp int64  `json:"timestamp,omitempty"`
-	Header    string `json:"header,omitempty"`
-	Tolerance int    `json:"tolerance,omitempty"`
-	UserID    string `json:"user_id,omitempty"`
-	AccountID string `json:"account_id,omitempty"`
-}
-
-type nodeResult struct {
-	Header string `json:"header"`
-	OK     bool   `json:"ok"`
-	Error  string `json:"error"`
-	JSON   string `json:"json"`
-}
+type (
+	nodeCase   = stripenode.Case
+	nodeResult = stripenode.Result
+)
 
 func runNodeOracle(t *testing.T, cases []nodeCase) []nodeResult {
 	t.Helper()
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Fatalf("node is not on PATH (%v): install Node.js >= 20, then run `npm ci --prefix test/fixtures/stripe-node`", err)
-	}
-	pkg, err := os.ReadFile(filepath.Join(nodeFixture, "node_modules", "stripe", "package.json"))
-	if err != nil {
-		t.Fatalf("stripe-node is not installed (%v): run `npm ci --prefix test/fixtures/stripe-node` from the repository root (make test does this)", err)
-	}
-	for _, c := range cases {
-		// encoding/json would turn invalid UTF-8 into U+FFFD on the way.
-		if !utf8.ValidString(c.Payload) || !utf8.ValidString(c.UserID) || !utf8.ValidString(c.AccountID) {
-			t.Fatalf("oracle case %+v is not valid UTF-8 and would not reach node intact", c)
-		}
-	}
-	in, err := json.Marshal(map[string]any{"cases": cases})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.CommandContext(t.Context(), node, "oracle.js")
-	cmd.Dir = nodeFixture
-	cmd.Stdin = bytes.NewReader(in)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("node oracle.js: %v\n%s", err, stderr.String())
-	}
-	var resp struct {
-		StripeVersion string       `json:"stripe_version"`
-		Results       []nodeResult `json:"results"`
-	}
-	if err := json.Unmarshal(out, &resp); err != nil {
-		t.Fatalf("oracle output %q: %v", out, err)
-	}
-	var installed struct{ Version string }
-	if err := json.Unmarshal(pkg, &installed); err != nil || installed.Version != resp.StripeVersion {
-		t.Fatalf("oracle ran stripe %q, node_modules has %q", resp.StripeVersion, installed.Version)
-	}
-	if want := pinnedStripeNode(t); resp.StripeVersion != want {
-		t.Fatalf("node_modules has stripe %s but package.json pins %s: run `npm ci --prefix test/fixtures/stripe-node`", resp.StripeVersion, want)
-	}
-	if len(resp.Results) != len(cases) {
-		t.Fatalf("oracle answered %d of %d cases", len(resp.Results), len(cases))
-	}
-	return resp.Results
-}
-
-func pinnedStripeNode(t *testing.T) string {
-	b, err := os.ReadFile(filepath.Join(nodeFixture, "package.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var pkg struct{ Dependencies map[string]string }
-	if err := json.Unmarshal(b, &pkg); err != nil {
-		t.Fatal(err)
-	}
-	return pkg.Dependencies["stripe"]
+	return stripenode.Run(t, nodeFixture, cases)
 }
 
 func TestStripeNodeHeadersVerify(t *testing.T) {

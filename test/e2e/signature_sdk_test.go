@@ -1,75 +1,27 @@
 package e2e
 
 import (
-	"bytes"
-	"encoding/json"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stripe/stripe-go/v83/webhook"
+
+	"github.com/atlas-gateway/atlas/internal/stripenode"
 )
 
 // nodeFixture holds the pinned stripe-node and oracle.js.
 const nodeFixture = "../fixtures/stripe-node"
 
-type nodeOp struct {
-	Op        string `json:"op"`
-	Payload   string `json:"payload,omitempty"`
-	Secret    string `json:"secret,omitempty"`
-	Timestamp int64  `json:"timestamp,omitempty"`
-	UserID    string `json:"user_id,omitempty"`
-	AccountID string `json:"account_id,omitempty"`
-}
-
-type nodeOut struct {
-	Header string `json:"header"`
-	JSON   string `json:"json"`
-}
+type (
+	nodeOp  = stripenode.Case
+	nodeOut = stripenode.Result
+)
 
 // runStripeNode runs the fixture's oracle.js (the real stripe-node SDK).
-// A missing node or package fails the test: a skipped SDK check is a hole.
 func runStripeNode(t *testing.T, ops []nodeOp) []nodeOut {
 	t.Helper()
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Fatalf("node is not on PATH (%v): install Node.js >= 20, then run `npm ci --prefix test/fixtures/stripe-node`", err)
-	}
-	pkg, err := os.ReadFile(filepath.Join(nodeFixture, "node_modules", "stripe", "package.json"))
-	if err != nil {
-		t.Fatalf("stripe-node is not installed (%v): run `npm ci --prefix test/fixtures/stripe-node`", err)
-	}
-	in, err := json.Marshal(map[string]any{"cases": ops})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.CommandContext(t.Context(), node, "oracle.js")
-	cmd.Dir = nodeFixture
-	cmd.Stdin = bytes.NewReader(in)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("node oracle.js: %v\n%s", err, stderr.String())
-	}
-	var resp struct {
-		StripeVersion string    `json:"stripe_version"`
-		Results       []nodeOut `json:"results"`
-	}
-	if err := json.Unmarshal(out, &resp); err != nil {
-		t.Fatalf("oracle output %q: %v", out, err)
-	}
-	var installed struct{ Version string }
-	if err := json.Unmarshal(pkg, &installed); err != nil || installed.Version != resp.StripeVersion || resp.StripeVersion == "" {
-		t.Fatalf("oracle ran stripe %q, node_modules has %q", resp.StripeVersion, installed.Version)
-	}
-	if len(resp.Results) != len(ops) {
-		t.Fatalf("oracle answered %d of %d cases", len(resp.Results), len(ops))
-	}
-	return resp.Results
+	return stripenode.Run(t, nodeFixture, ops)
 }
 
 // Headers made by the real SDKs pass the gateway: stripe-go's
