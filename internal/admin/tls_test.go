@@ -1,73 +1,41 @@
 package admin
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 
 	adminv1 "github.com/atlas-gateway/atlas/gen/atlas/admin/v1"
+	"github.com/atlas-gateway/atlas/internal/testpki"
 )
 
 // pki is a CA and PEM files signed by it, in a temporary directory.
 type pki struct {
-	dir    string
-	ca     *x509.Certificate
-	key    *ecdsa.PrivateKey
-	serial int64
+	dir string
+	ca  *testpki.CA
 }
 
+// newPKI makes a CA and writes ca.pem.
 func newPKI(t *testing.T) *pki {
 	t.Helper()
-	p := &pki{dir: t.TempDir()}
-	p.ca, p.key = p.issue(t, "ca", nil, nil)
+	p := &pki{dir: t.TempDir(), ca: testpki.NewCA(t, "ca")}
+	p.write(t, "ca.pem", p.ca.PEM())
 	return p
 }
 
-// issue writes NAME.pem and NAME-key.pem; a nil parent makes a CA.
-func (p *pki) issue(t *testing.T, name string, parent *x509.Certificate, parentKey *ecdsa.PrivateKey) (*x509.Certificate, *ecdsa.PrivateKey) {
+// issue writes NAME.pem and NAME-key.pem, signed by the CA.
+func (p *pki) issue(t *testing.T, name string) {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.serial++
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(p.serial), Subject: pkix.Name{CommonName: name},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
-		KeyUsage:    x509.KeyUsageDigitalSignature,
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
-	}
-	if parent == nil {
-		tmpl.IsCA, tmpl.BasicConstraintsValid, tmpl.KeyUsage = true, true, x509.KeyUsageCertSign
-		parent, parentKey = tmpl, key
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &key.PublicKey, parentKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.write(t, name+".pem", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
-	p.write(t, name+"-key.pem", pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}))
-	cert, _ := x509.ParseCertificate(der)
-	return cert, key
+	der, key := p.ca.Issue(t, name)
+	p.write(t, name+".pem", testpki.PEM(der))
+	p.write(t, name+"-key.pem", testpki.KeyPEM(t, key))
 }
 
 func (p *pki) write(t *testing.T, name string, data []byte) {
@@ -81,10 +49,10 @@ func (p *pki) path(name string) string { return filepath.Join(p.dir, name) }
 
 func TestMutualTLS(t *testing.T) {
 	p := newPKI(t)
-	p.issue(t, "server", p.ca, p.key)
-	p.issue(t, "client", p.ca, p.key)
+	p.issue(t, "server")
+	p.issue(t, "client")
 	other := newPKI(t) // a CA the server does not trust
-	other.issue(t, "stranger", other.ca, other.key)
+	other.issue(t, "stranger")
 
 	cfg, err := TLSConfig(p.path("server.pem"), p.path("server-key.pem"), p.path("ca.pem"))
 	if err != nil {
@@ -101,7 +69,7 @@ func TestMutualTLS(t *testing.T) {
 	t.Cleanup(g.Stop)
 
 	roots := x509.NewCertPool()
-	roots.AddCert(p.ca)
+	roots.AddCert(p.ca.Cert)
 	call := func(t *testing.T, certs []tls.Certificate) error {
 		conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(credentials.NewTLS(&tls.Config{RootCAs: roots, Certificates: certs})))
 		if err != nil {
@@ -137,7 +105,7 @@ func TestMutualTLS(t *testing.T) {
 
 func TestTLSConfigErrors(t *testing.T) {
 	p := newPKI(t)
-	p.issue(t, "server", p.ca, p.key)
+	p.issue(t, "server")
 	p.write(t, "junk.pem", []byte("not pem"))
 	tests := []struct {
 		name, cert, key, ca, want string
